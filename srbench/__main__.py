@@ -1,0 +1,3 @@
+from srbench.cli import main
+
+main()
