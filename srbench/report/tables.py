@@ -1,0 +1,149 @@
+"""Store rows → per-(model, dataset, scale) tables; the dataset score is the mean of per-image rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+
+import pandas as pd
+
+from srbench.errors import ConfigError, StoreError
+
+CELL = ["model", "weights_tag", "dataset", "scale", "protocol", "protocol_version"]
+DATASET_ORDER = {"Set5": 0, "Set14": 1, "B100": 2, "Urban100": 3}
+
+__all__ = ["load_published", "per_image_table", "summary_table"]
+
+
+def load_published() -> pd.DataFrame:
+    """The published reference numbers shipped as package data, each row with its source."""
+    with resources.files("srbench.reference").joinpath("published.csv").open() as f:
+        return pd.read_csv(f, dtype={"weights_tag": str}, keep_default_na=False)
+
+
+def _latest(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, image, metric): the newest, so reruns and new versions supersede."""
+    key = [*CELL, "image_id", "metric"]
+    return rows.sort_values("created_at").drop_duplicates(key, keep="last")
+
+
+def _select(
+    rows: pd.DataFrame,
+    models: Sequence[str] | None,
+    datasets: Sequence[str] | None,
+    scales: Sequence[int] | None,
+    protocol: str | None,
+    allow_mixed_protocols: bool,
+) -> pd.DataFrame:
+    if rows.empty:
+        raise StoreError("the results store is empty", hint="run `srbench run` first")
+    if models:
+        rows = rows[rows["model"].isin(models)]
+    if datasets:
+        rows = rows[rows["dataset"].str.lower().isin([d.lower() for d in datasets])]
+    if scales:
+        rows = rows[rows["scale"].isin(scales)]
+    if protocol:
+        name, _, version = protocol.partition("@")
+        rows = rows[(rows["protocol"] == name)
+                    & ((rows["protocol_version"].astype(str) == version) if version else True)]
+    if rows.empty:
+        raise StoreError("no stored results match the filter", hint="see `srbench results list`")
+    protocols = sorted({f"{p}@{v}" for p, v in zip(rows["protocol"], rows["protocol_version"])})
+    if len(protocols) > 1 and not allow_mixed_protocols:
+        raise ConfigError(
+            f"the selected results mix protocols {protocols}",
+            hint="filter to one protocol, or pass --allow-mixed-protocols (it is footnoted)",
+        )
+    return _latest(rows)
+
+
+def per_image_table(
+    rows: pd.DataFrame,
+    *,
+    models: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None,
+    scales: Sequence[int] | None = None,
+    protocol: str | None = None,
+    allow_mixed_protocols: bool = False,
+) -> pd.DataFrame:
+    """Long per-image table: one row per (model, dataset, scale, image), a column per metric."""
+    rows = _select(rows, models, datasets, scales, protocol, allow_mixed_protocols)
+    wide = rows.pivot_table(
+        index=[*CELL, "image_id", "status"], columns="metric", values="value", aggfunc="first",
+        dropna=False,
+    ).reset_index()
+    errors = rows.groupby([*CELL, "image_id"])["error"].first().rename("error").reset_index()
+    wide = wide.merge(errors, on=[*CELL, "image_id"], how="left")
+    wide.columns.name = None
+    return _ordered(wide, [*CELL, "image_id"])
+
+
+def summary_table(
+    rows: pd.DataFrame,
+    *,
+    models: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None,
+    scales: Sequence[int] | None = None,
+    protocol: str | None = None,
+    allow_mixed_protocols: bool = False,
+) -> pd.DataFrame:
+    """One row per (model, weights, dataset, scale, protocol): mean of each metric over the
+    images scored ok, `n_images`, `n_failed`, `n_skipped`, and published values with Δ."""
+    rows = _select(rows, models, datasets, scales, protocol, allow_mixed_protocols)
+    ok = rows[rows["status"] == "ok"]
+    means = ok.pivot_table(index=CELL, columns="metric", values="value", aggfunc="mean")
+    images = rows.groupby([*CELL, "image_id"]).agg(
+        status=("status", _image_status), error=("error", _first_text)
+    )
+    counts = images.groupby(CELL).agg(
+        n_images=("status", lambda s: int((s == "ok").sum())),
+        n_failed=("status", lambda s: int((s == "failed").sum())),
+        n_skipped=("status", lambda s: int((s == "skipped").sum())),
+        note=("error", _first_text),
+    )
+    table = counts.join(means, how="left").reset_index()
+    table.columns.name = None
+    for metric in rows["metric"].unique():
+        if metric not in table:
+            table[metric] = float("nan")
+    table = _with_published(table)
+    metric_cols = [m for m in ("psnr", "ssim", "lpips") if m in table] + sorted(
+        set(rows["metric"]) - {"psnr", "ssim", "lpips"})
+    counts_cols = ["n_images", "n_failed", "n_skipped"]
+    rest = [c for c in table if c not in {*CELL, *metric_cols, *counts_cols, "note"}]
+    table = table[[*CELL, *metric_cols, *counts_cols, *rest, "note"]]
+    return _ordered(table, CELL)
+
+
+def _image_status(statuses: pd.Series) -> str:
+    """An image is failed if any metric failed, skipped if skipped, else ok."""
+    for status in ("failed", "skipped"):
+        if (statuses == status).any():
+            return status
+    return "ok"
+
+
+def _first_text(values: pd.Series) -> str:
+    return next((v for v in values if isinstance(v, str) and v), "")
+
+
+def _with_published(table: pd.DataFrame) -> pd.DataFrame:
+    pub = load_published()
+    pub = pub.assign(protocol_key=pub["protocol"])
+    table = table.assign(protocol_key=table["protocol"] + "@" + table["protocol_version"].astype(str))
+    for metric in ("psnr", "ssim"):
+        if metric not in table:
+            continue
+        ref = pub[pub["metric"] == metric][["method", "dataset", "scale", "protocol_key", "value"]]
+        ref = ref.rename(columns={"method": "model", "value": f"{metric}_published"})
+        table = table.merge(ref, on=["model", "dataset", "scale", "protocol_key"], how="left")
+        table[f"{metric}_delta"] = table[metric] - table[f"{metric}_published"]
+    return table.drop(columns="protocol_key")
+
+
+def _ordered(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    order = table["dataset"].map(lambda d: DATASET_ORDER.get(d, len(DATASET_ORDER)))
+    table = table.assign(_order=order).sort_values(["model", "weights_tag", "_order", "dataset",
+                                                    "scale", *keys[4:]])
+    return table.drop(columns="_order").reset_index(drop=True)
