@@ -7,6 +7,7 @@ Every source is lazy: a name maps to a placeholder until `get()` imports it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -219,10 +220,8 @@ class Registry(Generic[T]):
     def entries(self) -> Iterator[Entry[T]]:
         """Every entry, each loaded (a broken one carries its error instead)."""
         for name in self.names():
-            try:
+            with contextlib.suppress(ConfigError):
                 self._resolve(name)
-            except ConfigError:
-                pass
             yield self._entries[name]
 
 
@@ -243,7 +242,8 @@ def _validate_metric(name: str, obj: Any) -> None:
     if not callable(obj):
         raise ConfigError(f"metric {name!r}: {qualname(obj)} is not callable")
     positional = [
-        p for p in inspect.signature(obj).parameters.values()
+        p
+        for p in inspect.signature(obj).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     if len(positional) < 2:
@@ -275,9 +275,7 @@ datasets: Registry[Any] = Registry(
     },
 )
 losses: Registry[Any] = Registry("loss", "srbench.losses", {})
-protocols: Registry[Any] = Registry(
-    "protocol", None, {"paper": "srbench.protocol:PAPER"}
-)
+protocols: Registry[Any] = Registry("protocol", None, {"paper": "srbench.protocol:PAPER"})
 
 
 def register_model(name: str, *, replace: bool = False) -> Callable[[T], T]:
@@ -313,7 +311,9 @@ def load_plugin(spec: str) -> None:
     path = Path(spec)
     if spec.endswith(".py") or path.exists():
         if not path.is_file():
-            raise ConfigError(f"--plugin: no file {spec!r}", hint="give a .py file or a module name")
+            raise ConfigError(
+                f"--plugin: no file {spec!r}", hint="give a .py file or a module name"
+            )
         module_name = f"srbench_plugin_{path.stem}_{abs(hash(str(path.resolve())))}"
         if module_name in sys.modules:
             return

@@ -14,7 +14,9 @@ Space = Literal["y255", "rgb01", "rgb_pm1"]
 def check_name(kind: str, name: str) -> str:
     """Return `name` if it is lower-case kebab-case, else raise ValueError naming the kind."""
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise ValueError(f"{kind} name {name!r} must be lower-case kebab-case, e.g. 'edsr-baseline'")
+        raise ValueError(
+            f"{kind} name {name!r} must be lower-case kebab-case, e.g. 'edsr-baseline'"
+        )
     return name
 
 

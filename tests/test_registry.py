@@ -51,7 +51,9 @@ def test_collision_names_both_origins() -> None:
     class Other(Tiny):
         """Another."""
 
-    with pytest.raises(DuplicateNameError, match=r"'tiny' is registered by .*test_registry\.py:\d+"):
+    with pytest.raises(
+        DuplicateNameError, match=r"'tiny' is registered by .*test_registry\.py:\d+"
+    ):
         reg.register("tiny", Other)
     reg.register("tiny", Other, replace=True)
     assert reg.get("tiny") is Other
@@ -76,17 +78,21 @@ def test_model_validation_requires_module_with_scale_keyword() -> None:
 
     with pytest.raises(ConfigError, match="must accept the keyword argument `scale`"):
         models.register("no-scale-model", NoScale)
-    with pytest.raises(ConfigError, match="not an nn.Module"):
+    with pytest.raises(ConfigError, match=r"not an nn\.Module"):
         models.register("not-a-module", object)
 
 
-def test_lazy_builtin_is_imported_only_on_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "lazy_plugin_mod.py").write_text(textwrap.dedent('''
+def test_lazy_builtin_is_imported_only_on_get(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "lazy_plugin_mod.py").write_text(
+        textwrap.dedent('''
         from torch import nn
         class Lazy(nn.Module):
             """Lazily imported."""
             def __init__(self, *, scale): super().__init__()
-    '''))
+    ''')
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     reg = _fresh({"lazy": "lazy_plugin_mod:Lazy"})
     assert "lazy_plugin_mod" not in sys.modules
@@ -123,7 +129,8 @@ def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, group: str, items: dict[
 
 
 def _write_plugin(tmp_path: Path, name: str, decorated: str) -> None:
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(f'''
+    (tmp_path / f"{name}.py").write_text(
+        textwrap.dedent(f'''
         from torch import nn
         from srbench import register_model
         {decorated}
@@ -134,10 +141,13 @@ def _write_plugin(tmp_path: Path, name: str, decorated: str) -> None:
                 self.scale = scale
             def forward(self, x):
                 return x.repeat_interleave(self.scale, -1).repeat_interleave(self.scale, -2)
-    '''))
+    ''')
+    )
 
 
-def test_entry_point_plugin_without_decorator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_point_plugin_without_decorator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_plugin(tmp_path, "plain_sr_plugin", "")
     monkeypatch.syspath_prepend(str(tmp_path))
     _fake_entry_points(monkeypatch, "test.models", {"plain-up": "plain_sr_plugin:Upsampler"})
@@ -147,7 +157,9 @@ def test_entry_point_plugin_without_decorator(tmp_path: Path, monkeypatch: pytes
     assert entry.description == "Third-party nearest upsampler."
 
 
-def test_entry_point_name_must_match_decorator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_point_name_must_match_decorator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_plugin(tmp_path, "named_sr_plugin", '@register_model("decorated-up")')
     monkeypatch.syspath_prepend(str(tmp_path))
     _fake_entry_points(monkeypatch, "srbench.models", {"other-name": "named_sr_plugin:Upsampler"})

@@ -7,6 +7,8 @@ import math
 import pandas as pd
 from tabulate import tabulate
 
+from srbench.report.tables import protocol_keys
+
 FORMATS = ("table", "markdown", "csv", "latex", "json")
 
 # Printed precision per column family in human-facing formats; csv/json keep full precision.
@@ -28,7 +30,8 @@ def _fmt(column: str, value: object) -> object:
 
 
 def _human(table: pd.DataFrame) -> pd.DataFrame:
-    shown = table.drop(columns=[c for c in ("protocol_version", "weights_tag") if c in table])
+    shown = table.assign(protocol=table["protocol"] + "@" + table["protocol_version"].astype(str))
+    shown = shown.drop(columns=[c for c in ("protocol_version", "weights_tag") if c in table])
     if "note" in shown and not shown["note"].astype(bool).any():
         shown = shown.drop(columns="note")
     return pd.DataFrame({c: [_fmt(c, v) for v in shown[c]] for c in shown.columns})
@@ -36,7 +39,7 @@ def _human(table: pd.DataFrame) -> pd.DataFrame:
 
 def footnote(table: pd.DataFrame) -> str:
     """The protocol(s) the table's numbers were computed under, for a caption or footer."""
-    keys = sorted({f"{p}@{v}" for p, v in zip(table["protocol"], table["protocol_version"])})
+    keys = protocol_keys(table)
     mixed = " (mixed protocols: compare rows only within one protocol)" if len(keys) > 1 else ""
     return f"Protocol: {', '.join(keys)}{mixed}. PSNR in dB / SSIM on the Y channel."
 
@@ -49,8 +52,9 @@ def render(table: pd.DataFrame, fmt: str) -> str:
         return table.to_json(orient="records", indent=2)
     shown = _human(table)
     if fmt == "latex":
-        body = tabulate(shown, headers="keys", tablefmt="latex_booktabs", showindex=False,
-                        disable_numparse=True)
+        body = tabulate(
+            shown, headers="keys", tablefmt="latex_booktabs", showindex=False, disable_numparse=True
+        )
         return f"{body}\n% {footnote(table)}\n"
     style = "github" if fmt == "markdown" else "simple"
     body = tabulate(shown, headers="keys", tablefmt=style, showindex=False, disable_numparse=True)

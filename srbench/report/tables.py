@@ -1,4 +1,4 @@
-"""Store rows → per-(model, dataset, scale) tables; the dataset score is the mean of per-image rows."""
+"""Store rows → per-(model, dataset, scale) tables; a dataset score is the mean of its images."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from srbench.errors import ConfigError, StoreError
 CELL = ["model", "weights_tag", "dataset", "scale", "protocol", "protocol_version"]
 DATASET_ORDER = {"Set5": 0, "Set14": 1, "B100": 2, "Urban100": 3}
 
-__all__ = ["load_published", "per_image_table", "summary_table"]
+__all__ = ["load_published", "per_image_table", "protocol_keys", "summary_table"]
 
 
 def load_published() -> pd.DataFrame:
     """The published reference numbers shipped as package data, each row with its source."""
     with resources.files("srbench.reference").joinpath("published.csv").open() as f:
         return pd.read_csv(f, dtype={"weights_tag": str}, keep_default_na=False)
+
+
+def protocol_keys(table: pd.DataFrame) -> list[str]:
+    """The distinct `name@version` protocols of a table's rows."""
+    return sorted(set(table["protocol"] + "@" + table["protocol_version"].astype(str)))
 
 
 def _latest(rows: pd.DataFrame) -> pd.DataFrame:
@@ -45,11 +50,13 @@ def _select(
         rows = rows[rows["scale"].isin(scales)]
     if protocol:
         name, _, version = protocol.partition("@")
-        rows = rows[(rows["protocol"] == name)
-                    & ((rows["protocol_version"].astype(str) == version) if version else True)]
+        rows = rows[
+            (rows["protocol"] == name)
+            & ((rows["protocol_version"].astype(str) == version) if version else True)
+        ]
     if rows.empty:
         raise StoreError("no stored results match the filter", hint="see `srbench results list`")
-    protocols = sorted({f"{p}@{v}" for p, v in zip(rows["protocol"], rows["protocol_version"])})
+    protocols = protocol_keys(rows)
     if len(protocols) > 1 and not allow_mixed_protocols:
         raise ConfigError(
             f"the selected results mix protocols {protocols}",
@@ -70,7 +77,10 @@ def per_image_table(
     """Long per-image table: one row per (model, dataset, scale, image), a column per metric."""
     rows = _select(rows, models, datasets, scales, protocol, allow_mixed_protocols)
     wide = rows.pivot_table(
-        index=[*CELL, "image_id", "status"], columns="metric", values="value", aggfunc="first",
+        index=[*CELL, "image_id", "status"],
+        columns="metric",
+        values="value",
+        aggfunc="first",
         dropna=False,
     ).reset_index()
     errors = rows.groupby([*CELL, "image_id"])["error"].first().rename("error").reset_index()
@@ -109,7 +119,8 @@ def summary_table(
             table[metric] = float("nan")
     table = _with_published(table)
     metric_cols = [m for m in ("psnr", "ssim", "lpips") if m in table] + sorted(
-        set(rows["metric"]) - {"psnr", "ssim", "lpips"})
+        set(rows["metric"]) - {"psnr", "ssim", "lpips"}
+    )
     counts_cols = ["n_images", "n_failed", "n_skipped"]
     rest = [c for c in table if c not in {*CELL, *metric_cols, *counts_cols, "note"}]
     table = table[[*CELL, *metric_cols, *counts_cols, *rest, "note"]]
@@ -131,7 +142,9 @@ def _first_text(values: pd.Series) -> str:
 def _with_published(table: pd.DataFrame) -> pd.DataFrame:
     pub = load_published()
     pub = pub.assign(protocol_key=pub["protocol"])
-    table = table.assign(protocol_key=table["protocol"] + "@" + table["protocol_version"].astype(str))
+    table = table.assign(
+        protocol_key=table["protocol"] + "@" + table["protocol_version"].astype(str)
+    )
     for metric in ("psnr", "ssim"):
         if metric not in table:
             continue
@@ -144,6 +157,7 @@ def _with_published(table: pd.DataFrame) -> pd.DataFrame:
 
 def _ordered(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     order = table["dataset"].map(lambda d: DATASET_ORDER.get(d, len(DATASET_ORDER)))
-    table = table.assign(_order=order).sort_values(["model", "weights_tag", "_order", "dataset",
-                                                    "scale", *keys[4:]])
+    table = table.assign(_order=order).sort_values(
+        ["model", "weights_tag", "_order", "dataset", "scale", *keys[4:]]
+    )
     return table.drop(columns="_order").reset_index(drop=True)

@@ -45,7 +45,9 @@ def _git_info() -> tuple[str | None, int | None]:
             return None, None
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return commit.stdout.strip(), int(bool(dirty.stdout.strip()))
     except (OSError, subprocess.SubprocessError):
@@ -110,15 +112,25 @@ class Store:
 
         commit, dirty = _git_info()
         device_name = (
-            torch.cuda.get_device_name(device) if device.startswith("cuda") else platform.processor()
+            torch.cuda.get_device_name(device)
+            if device.startswith("cuda")
+            else platform.processor()
         )
         run_id = new_run_id()
         row = {
-            "run_id": run_id, "started_at": utc_now(), "finished_at": None, "status": "running",
-            "command": command, "config": json.dumps(config, sort_keys=True, default=str),
-            "srbench_version": srbench.__version__, "git_commit": commit, "git_dirty": dirty,
-            "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": numpy.__version__, "device": device,
+            "run_id": run_id,
+            "started_at": utc_now(),
+            "finished_at": None,
+            "status": "running",
+            "command": command,
+            "config": json.dumps(config, sort_keys=True, default=str),
+            "srbench_version": srbench.__version__,
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "device": device,
             "device_name": device_name or platform.machine(),
             "num_threads": torch.get_num_threads(),
             "machine": f"{platform.node()} {platform.system()} {platform.machine()} "
@@ -138,8 +150,15 @@ class Store:
 
     # -- results --------------------------------------------------------------------------
     def done(
-        self, *, model: str, model_version: str, weights_sha256: str, dataset: str, scale: int,
-        protocol: str, protocol_version: int,
+        self,
+        *,
+        model: str,
+        model_version: str,
+        weights_sha256: str,
+        dataset: str,
+        scale: int,
+        protocol: str,
+        protocol_version: int,
     ) -> set[tuple[str, str, int]]:
         """(image_sha256, metric, metric_version) already stored with status ok for this cell."""
         rows = self._db.execute(

@@ -14,12 +14,22 @@ def _rows(spec: list[tuple]) -> pd.DataFrame:
     """(model, dataset, scale, image, metric, value, status, protocol, created_at) tuples."""
     records = []
     for model, dataset, scale, image, metric, value, status, protocol, created in spec:
-        records.append({
-            "model": model, "weights_tag": "", "dataset": dataset, "scale": scale,
-            "protocol": protocol.split("@")[0], "protocol_version": int(protocol.split("@")[1]),
-            "image_id": image, "metric": metric, "value": value, "status": status,
-            "error": None if status == "ok" else f"{status} because", "created_at": created,
-        })
+        records.append(
+            {
+                "model": model,
+                "weights_tag": "",
+                "dataset": dataset,
+                "scale": scale,
+                "protocol": protocol.split("@")[0],
+                "protocol_version": int(protocol.split("@")[1]),
+                "image_id": image,
+                "metric": metric,
+                "value": value,
+                "status": status,
+                "error": None if status == "ok" else f"{status} because",
+                "created_at": created,
+            }
+        )
     return pd.DataFrame(records)
 
 
@@ -28,12 +38,14 @@ P = "paper@1"
 
 
 def test_dataset_score_is_the_mean_of_per_image_scores() -> None:
-    rows = _rows([
-        ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
-        ("bicubic", "Set5", 2, "b", "psnr", 34.0, OK, P, "1"),
-        ("bicubic", "Set5", 2, "a", "ssim", 0.8, OK, P, "1"),
-        ("bicubic", "Set5", 2, "b", "ssim", 0.9, OK, P, "1"),
-    ])
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "psnr", 34.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "a", "ssim", 0.8, OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "ssim", 0.9, OK, P, "1"),
+        ]
+    )
     row = summary_table(rows).iloc[0]
     assert row["psnr"] == pytest.approx(32.0) and row["ssim"] == pytest.approx(0.85)
     assert row["n_images"] == 2 and row["n_failed"] == 0
@@ -42,20 +54,24 @@ def test_dataset_score_is_the_mean_of_per_image_scores() -> None:
 
 
 def test_failed_images_are_counted_not_averaged() -> None:
-    rows = _rows([
-        ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
-        ("bicubic", "Set5", 2, "b", "psnr", None, "failed", P, "1"),
-    ])
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "psnr", None, "failed", P, "1"),
+        ]
+    )
     row = summary_table(rows).iloc[0]
     assert row["psnr"] == 30.0 and row["n_images"] == 1 and row["n_failed"] == 1
     assert row["note"] == "failed because"
 
 
 def test_newer_rows_supersede_older_ones() -> None:
-    rows = _rows([
-        ("bicubic", "Set5", 2, "a", "psnr", None, "failed", P, "1"),
-        ("bicubic", "Set5", 2, "a", "psnr", 31.0, OK, P, "2"),
-    ])
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", None, "failed", P, "1"),
+            ("bicubic", "Set5", 2, "a", "psnr", 31.0, OK, P, "2"),
+        ]
+    )
     row = summary_table(rows).iloc[0]
     assert row["psnr"] == 31.0 and row["n_failed"] == 0
 
@@ -68,10 +84,12 @@ def test_skipped_cell_has_no_scores_and_says_why() -> None:
 
 
 def test_mixed_protocols_are_refused_unless_allowed() -> None:
-    rows = _rows([
-        ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
-        ("bicubic", "Set5", 2, "a", "psnr", 29.0, OK, "rgb@1", "1"),
-    ])
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "a", "psnr", 29.0, OK, "rgb@1", "1"),
+        ]
+    )
     with pytest.raises(ConfigError, match="mix protocols"):
         summary_table(rows)
     table = summary_table(rows, allow_mixed_protocols=True)
@@ -89,12 +107,14 @@ def test_empty_and_unmatched_selections_say_so() -> None:
 
 
 def test_per_image_table_has_one_row_per_image() -> None:
-    rows = _rows([
-        ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
-        ("bicubic", "Set5", 2, "a", "ssim", 0.8, OK, P, "1"),
-        ("bicubic", "Set5", 2, "b", "psnr", 31.0, OK, P, "1"),
-        ("bicubic", "Set5", 2, "b", "ssim", 0.7, OK, P, "1"),
-    ])
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "a", "ssim", 0.8, OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "psnr", 31.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "ssim", 0.7, OK, P, "1"),
+        ]
+    )
     table = per_image_table(rows)
     assert list(table["image_id"]) == ["a", "b"] and list(table["ssim"]) == [0.8, 0.7]
 

@@ -16,18 +16,39 @@ from srbench.store.sqlite import STORE_FILE, Store, utc_now
 
 def _row(run_id: str, image: str, metric: str = "psnr", value: float | None = 30.0) -> ResultRow:
     return ResultRow(
-        run_id=run_id, model="bicubic", model_version="v1", weights_tag="", weights_sha256="",
-        dataset="Set5", dataset_manifest_sha256="m", image_id=image, image_sha256=f"sha-{image}",
-        scale=2, protocol="paper", protocol_version=1, metric=metric, metric_version=1,
-        value=value, status="ok" if value is not None else "failed",
-        error=None if value is not None else "boom", dtype="float64", device="cpu",
+        run_id=run_id,
+        model="bicubic",
+        model_version="v1",
+        weights_tag="",
+        weights_sha256="",
+        dataset="Set5",
+        dataset_manifest_sha256="m",
+        image_id=image,
+        image_sha256=f"sha-{image}",
+        scale=2,
+        protocol="paper",
+        protocol_version=1,
+        metric=metric,
+        metric_version=1,
+        value=value,
+        status="ok" if value is not None else "failed",
+        error=None if value is not None else "boom",
+        dtype="float64",
+        device="cpu",
         created_at=utc_now(),
     )
 
 
 def _done(store: Store) -> set[tuple[str, str, int]]:
-    return store.done(model="bicubic", model_version="v1", weights_sha256="", dataset="Set5",
-                      scale=2, protocol="paper", protocol_version=1)
+    return store.done(
+        model="bicubic",
+        model_version="v1",
+        weights_sha256="",
+        dataset="Set5",
+        scale=2,
+        protocol="paper",
+        protocol_version=1,
+    )
 
 
 def test_rows_round_trip_with_run_provenance(tmp_path: Path) -> None:
