@@ -1,4 +1,8 @@
-"""Record layout of the results store; `SCHEMA_VERSION` guards against newer stores."""
+"""Record layout of the results store; `SCHEMA_VERSION` guards against newer stores.
+
+Every run keeps its own rows (the run id is part of the unique key), so `--force` reruns
+and `srbench results diff` see history; reports take the newest row per image and metric.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ CREATE TABLE IF NOT EXISTS result (
     metric TEXT NOT NULL, metric_version INTEGER NOT NULL,
     value REAL, status TEXT NOT NULL, error TEXT,
     dtype TEXT NOT NULL, device TEXT NOT NULL, created_at TEXT NOT NULL,
-    UNIQUE (model, model_version, weights_sha256, dataset, image_sha256, scale,
+    UNIQUE (run_id, model, model_version, weights_sha256, dataset, image_sha256, scale,
             protocol, protocol_version, metric, metric_version)
 );
 CREATE INDEX IF NOT EXISTS result_cell ON result (model, dataset, scale, protocol);

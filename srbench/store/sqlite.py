@@ -35,6 +35,17 @@ def new_run_id() -> str:
     return f"{time.time_ns():x}-{secrets.token_hex(3)}"
 
 
+def cpu_name() -> str:
+    """The CPU model name (from /proc/cpuinfo on Linux), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _git_info() -> tuple[str | None, int | None]:
     root = Path(__file__).resolve().parents[2]
     try:
@@ -112,9 +123,7 @@ class Store:
 
         commit, dirty = _git_info()
         device_name = (
-            torch.cuda.get_device_name(device)
-            if device.startswith("cuda")
-            else platform.processor()
+            torch.cuda.get_device_name(device) if device.startswith("cuda") else cpu_name()
         )
         run_id = new_run_id()
         row = {
@@ -131,7 +140,7 @@ class Store:
             "torch": torch.__version__,
             "numpy": numpy.__version__,
             "device": device,
-            "device_name": device_name or platform.machine(),
+            "device_name": device_name,
             "num_threads": torch.get_num_threads(),
             "machine": f"{platform.node()} {platform.system()} {platform.machine()} "
             f"{os.cpu_count()} cpus",
