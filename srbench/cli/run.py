@@ -1,0 +1,148 @@
+"""`srbench run`: evaluate models on datasets at scales and store every per-image result."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from srbench.cli.options import IntList, NameList, State
+from srbench.data.sets import resolve_data_root
+from srbench.engine.run import RunConfig
+from srbench.engine.run import run as run_sweep
+from srbench.registry import datasets, models
+from srbench.report.render import render
+from srbench.report.tables import summary_table
+from srbench.store.sqlite import Store
+
+STANDARD_SETS = ("set5", "set14", "b100", "urban100")
+
+
+def default_datasets(data_root: Path | None) -> tuple[str, ...]:
+    """The standard sets present under the data root, or the embedded samples without one."""
+    if data_root is None:
+        return ("samples",)
+    present = []
+    for name in STANDARD_SETS:
+        try:
+            datasets.get(name).images(data_root, 2)
+        except Exception:  # absent or unreadable sets are simply not defaults
+            continue
+        present.append(name)
+    return tuple(present) or ("samples",)
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  srbench run --models all
+  srbench run --models bicubic --datasets Set5,Set14 --scales 2,3,4 --data-root ../data
+  srbench run --plugin my_sr.py --models espcn-lite --metrics psnr,ssim"""
+)
+@click.option(
+    "--models",
+    "model_names",
+    type=NameList(),
+    required=True,
+    help="Comma-separated model names, or `all` for every registered model.",
+)
+@click.option(
+    "--datasets",
+    "dataset_names",
+    type=NameList(),
+    default=None,
+    help="Comma-separated datasets [default: the standard sets under --data-root, "
+    "else the embedded samples].",
+)
+@click.option(
+    "--scales",
+    type=IntList(),
+    default="2,3,4",
+    show_default=True,
+    help="Upscaling factors, e.g. 2,3,4.",
+)
+@click.option(
+    "--metrics",
+    "metric_names",
+    type=NameList(),
+    default="psnr,ssim",
+    show_default=True,
+    help="Comma-separated metrics.",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    envvar="SRBENCH_DATA_ROOT",
+    default=None,
+    help="Folder holding Set5/, Set14/, ... (env SRBENCH_DATA_ROOT).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    envvar="SRBENCH_OUT",
+    default=Path("srbench-results"),
+    show_default=True,
+    help="Results directory holding the store (env SRBENCH_OUT).",
+)
+@click.option(
+    "--protocol",
+    default="paper",
+    show_default=True,
+    help="Evaluation protocol, `name` or `name@version`.",
+)
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda:0.")
+@click.option("--force", is_flag=True, help="Recompute results already in the store.")
+@click.pass_obj
+def run(
+    state: State,
+    model_names: tuple[str, ...],
+    dataset_names: tuple[str, ...] | None,
+    scales: tuple[int, ...],
+    metric_names: tuple[str, ...],
+    data_root: Path | None,
+    out: Path,
+    protocol: str,
+    device: str,
+    force: bool,
+) -> None:
+    """Evaluate models and store per-image PSNR/SSIM (and more) with full provenance."""
+    from tqdm import tqdm
+
+    root = resolve_data_root(str(data_root) if data_root else None)
+    names = tuple(models.names()) if model_names == ("all",) else model_names
+    config = RunConfig(
+        models=names,
+        datasets=dataset_names or default_datasets(root),
+        scales=scales,
+        metrics=metric_names,
+        data_root=root,
+        out=out,
+        protocol=protocol,
+        device=device,
+        force=force,
+    )
+    bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
+    try:
+        summary = run_sweep(config, command=" ".join(sys.argv), progress=bar.update)
+    finally:
+        bar.close()
+    if state.verbosity > 0:
+        store = Store(out, create=False)
+        table = summary_table(
+            store.results(),
+            models=names,
+            datasets=config.datasets,
+            scales=scales,
+            protocol=protocol,
+        )
+        store.close()
+        click.echo(render(table, "table"))
+        click.echo(
+            f"run {summary.run_id}: {summary.computed} scored, {summary.reused} reused from {out}"
+        )
+    for line in summary.skipped:
+        click.echo(f"skipped: {line}", err=True)
+    if not summary.ok:
+        click.echo(f"{len(summary.failures)} failure(s); the other results are stored.", err=True)
+        sys.exit(1)

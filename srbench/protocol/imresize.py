@@ -1,0 +1,174 @@
+"""MATLAB-compatible `imresize(img, scale, 'bicubic')` in torch (SPEC §1 step 3).
+
+A port of the published algorithm of MATLAB's `imresize.m`: the cubic kernel with a = -0.5,
+widened by 1/scale when shrinking (antialiasing), MATLAB's output size `ceil(scale * in)`,
+its tap positions, weight normalisation and symmetric borders, and its order of the two
+separable passes. The weights are computed in float64 as MATLAB does and cast to the
+image's dtype.
+
+Each 1-D pass is a banded matrix product, evaluated as a batched matmul over blocks of
+consecutive outputs that each read one contiguous window of the (mirrored) input. Measured
+on 2 CPU cores for a 1024×768 RGB float64 image: 8-12 ms down (1/2, 1/3, 1/4) and
+0.1-0.36 s up (2, 3, 4), i.e. 2.2-2.7x (down) and 5.5-6x (up) faster than a per-tap
+gather + weighted sum, which is memory-bound on the large upscaled output; a dense matmul
+was 2-3x slower down and out of the question up.
+
+float64 is the reference. float32 stays within 1e-4 of it on 0-255 data (and gave the same
+uint8 LR on all of Set5/Set14), but a pixel sitting within 1e-4 of a .5 tie can round the
+other way, so the paper protocol resizes in float64.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+
+import torch
+from torch import Tensor
+
+from srbench.errors import ConfigError, ProtocolError
+
+__all__ = ["imresize", "output_size"]
+
+CUBIC_A = -0.5  # MATLAB's bicubic kernel parameter (Keys 1981)
+KERNEL_WIDTH = 4.0  # support of the cubic kernel, in input pixels at scale 1
+_BLOCK = 32  # outputs per block of the banded product (see the module docstring)
+
+
+def _cubic(x: Tensor) -> Tensor:
+    a = CUBIC_A
+    ax = x.abs()
+    ax2 = ax * ax
+    ax3 = ax2 * ax
+    near = ((a + 2) * ax3 - (a + 3) * ax2 + 1) * (ax <= 1)
+    far = (a * ax3 - 5 * a * ax2 + 8 * a * ax - 4 * a) * ((ax > 1) & (ax <= 2))
+    return near + far
+
+
+def _contributions(in_len: int, out_len: int, scale: float) -> tuple[Tensor, Tensor]:
+    """MATLAB's `contributions()`: tap weights (out, taps) and each output's first tap.
+
+    The first tap is a 0-based position before mirroring. MATLAB drops every all-zero tap
+    column; dropping only the outer ones gives the same sums (a zero tap adds exactly 0).
+    """
+    if scale < 1:  # antialiasing: MATLAB's h = @(x) scale * cubic(scale * x), 4/scale wide
+        kernel, width = (lambda d: scale * _cubic(scale * d)), KERNEL_WIDTH / scale
+    else:
+        kernel, width = _cubic, KERNEL_WIDTH
+    x = torch.arange(1, out_len + 1, dtype=torch.float64)
+    u = x / scale + 0.5 * (1 - 1 / scale)
+    left = torch.floor(u - width / 2)
+    taps = math.ceil(width) + 2
+    weights = kernel(u[:, None] - (left[:, None] + torch.arange(taps, dtype=torch.float64)))
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    used = weights.ne(0).any(dim=0).nonzero().flatten()
+    first, last = int(used[0]), int(used[-1])
+    return weights[:, first : last + 1], left.long() - 1 + first
+
+
+def _mirror(pos: Tensor, length: int) -> Tensor:
+    """MATLAB's symmetric border: `aux = [1:L, L:-1:1]; aux(mod(i - 1, 2L) + 1)`, 0-based."""
+    folded = pos % (2 * length)
+    return torch.where(folded < length, folded, 2 * length - 1 - folded)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(
+    in_len: int, out_len: int, scale: float, dtype: torch.dtype, device: torch.device
+) -> tuple[Tensor, Tensor]:
+    """Block-banded weights (blocks, block, window) and the input positions the windows read."""
+    weights, first = _contributions(in_len, out_len, scale)
+    taps = weights.shape[1]
+    n_blocks = -(-out_len // _BLOCK)
+    block = -(-out_len // n_blocks)
+    pad = n_blocks * block - out_len  # padded outputs get zero weights and are cut off
+    weights = torch.cat([weights, weights.new_zeros(pad, taps)]).view(n_blocks, block, taps)
+    first = torch.cat([first, first[-1:].expand(pad)]).view(n_blocks, block)
+    start = first[:, 0]  # first taps never decrease, so a block's window starts here
+    offset = first - start[:, None]
+    window = int(offset[:, -1].max()) + taps
+    band = torch.zeros(n_blocks, block, window, dtype=torch.float64)
+    band.scatter_(2, offset[:, :, None] + torch.arange(taps), weights)
+    rows = _mirror(start[:, None] + torch.arange(window), in_len).flatten()
+    return band.to(device=device, dtype=dtype), rows.to(device)
+
+
+def _resize_rows(img: Tensor, band: Tensor, rows: Tensor, out_len: int) -> Tensor:
+    """Resample along dim -2: (..., H, W) -> (..., out_len, W)."""
+    n_blocks, _, window = band.shape
+    windows = img.index_select(-2, rows).unflatten(-2, (n_blocks, window))
+    out = torch.matmul(band, windows)  # (..., blocks, block, W)
+    return out.flatten(-3, -2).narrow(-2, 0, out_len)
+
+
+def _resize_cols(img: Tensor, band: Tensor, cols: Tensor, out_len: int) -> Tensor:
+    """Resample along dim -1: (..., H, W) -> (..., H, out_len), written in place by blocks."""
+    n_blocks, block, window = band.shape
+    lead = img.shape[:-1]
+    windows = torch.gather(img, -1, cols.expand(*lead, -1))  # 2.5x faster than index_select
+    windows = windows.view(-1, n_blocks, window).transpose(0, 1)
+    if img.requires_grad and torch.is_grad_enabled():  # bmm(out=...) is not differentiable
+        out = torch.bmm(windows, band.transpose(1, 2)).transpose(0, 1)
+    else:
+        out = windows.new_empty(windows.shape[1], n_blocks, block)
+        torch.bmm(windows, band.transpose(1, 2), out=out.transpose(0, 1))
+    return out.reshape(*lead, n_blocks * block).narrow(-1, 0, out_len)
+
+
+def output_size(in_size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """MATLAB's output size for a scale factor: `ceil(scale * in)` per dimension."""
+    return math.ceil(scale * in_size[0]), math.ceil(scale * in_size[1])
+
+
+def _check(img: Tensor, scale: float | None, size: tuple[int, int] | None) -> None:
+    if (scale is None) == (size is None):
+        raise ConfigError(
+            "imresize needs exactly one of `scale` and `size`",
+            hint="e.g. imresize(img, 0.5) or imresize(img, size=(64, 48))",
+        )
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ConfigError(f"imresize: scale must be a positive number, not {scale!r}")
+    if size is not None and not (
+        len(size) == 2 and all(isinstance(n, numbers.Integral) and n >= 1 for n in size)
+    ):
+        raise ConfigError(f"imresize: size must be two positive integers (H, W), not {size!r}")
+    if not img.is_floating_point():
+        raise ProtocolError(
+            f"imresize needs a floating-point image, got {img.dtype}",
+            hint="convert first, e.g. imresize(img.double(), scale); the caller rounds",
+        )
+    if img.dim() < 2 or img.shape[-1] == 0 or img.shape[-2] == 0:
+        raise ProtocolError(f"imresize needs a non-empty (..., H, W) image, got {tuple(img.shape)}")
+
+
+def imresize(
+    img: Tensor, scale: float | None = None, *, size: tuple[int, int] | None = None
+) -> Tensor:
+    """MATLAB `imresize(img, scale, 'bicubic')` of a float (..., H, W) tensor, not rounded.
+
+    Give either `scale` (output `ceil(scale * H) x ceil(scale * W)`) or `size=(H', W')`
+    (scale H'/H and W'/W). The dimension that shrinks most is resized first, height
+    first on a tie, as MATLAB does. Inputs must be finite.
+
+    Example:
+        >>> imresize(torch.full((1, 3, 5, 7), 9.0, dtype=torch.float64), 0.5).shape
+        torch.Size([1, 3, 3, 4])
+    """
+    _check(img, scale, size)
+    in_h, in_w = img.shape[-2:]
+    if scale is not None:
+        out_h, out_w = output_size((in_h, in_w), scale)
+        scales = (float(scale), float(scale))
+    else:
+        out_h, out_w = int(size[0]), int(size[1])  # type: ignore[index]
+        scales = (out_h / in_h, out_w / in_w)
+    out = img
+    for dim in sorted((0, 1), key=lambda d: scales[d]):
+        if dim == 0:
+            band, rows = _plan(in_h, out_h, scales[0], img.dtype, img.device)
+            out = _resize_rows(out, band, rows, out_h)
+        else:
+            band, cols = _plan(in_w, out_w, scales[1], img.dtype, img.device)
+            out = _resize_cols(out, band, cols, out_w)
+    return out.contiguous()

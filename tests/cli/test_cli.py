@@ -1,0 +1,198 @@
+"""The command line: help, exit codes (0 ok, 1 failure, 2 usage), run → report round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import srbench
+from srbench.cli import main
+
+# The synthetic sets are smaller than the real ones on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:Set5 has .* images, expected 5")
+
+
+def _invoke(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _dataset(root: Path, n: int = 2) -> Path:
+    folder = root / "Set5"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (26, 22, 3), dtype=np.uint8)).save(
+            folder / f"im{i}.png"
+        )
+    return root
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            found += _commands(cmd, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(main))
+def test_every_command_has_help_with_examples(path: tuple[str, ...]) -> None:
+    result = _invoke(*path, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output
+
+
+def test_options_use_the_project_vocabulary() -> None:
+    banned = {"--sf", "--upscale", "--factor", "--scale-factor", "--checkpoint", "--ckpt"}
+    for path in _commands(main):
+        text = _invoke(*path, "--help").output
+        assert not [b for b in banned if b in text.split()], path
+
+
+def test_version() -> None:
+    result = _invoke("--version")
+    assert result.exit_code == 0 and srbench.__version__ in result.output
+
+
+def test_run_then_report_round_trip(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "data")
+    out = str(tmp_path / "out")
+    result = _invoke(
+        "run",
+        "--models",
+        "bicubic",
+        "--datasets",
+        "Set5",
+        "--scales",
+        "2,3",
+        "--data-root",
+        str(root),
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    assert "bicubic" in result.output and "paper@1" in result.output
+    csv = _invoke("report", "--out", out, "--format", "csv")
+    assert csv.exit_code == 0
+    header, *lines = csv.output.strip().splitlines()
+    assert header.startswith("model,")
+    for column in ("model", "dataset", "scale", "psnr", "ssim", "n_images"):
+        assert column in header.split(",")
+    assert len(lines) == 2 and all(",2," in line or ",3," in line for line in lines)
+    per_image = _invoke("report", "--out", out, "--format", "csv", "--per-image")
+    assert len(per_image.output.strip().splitlines()) == 1 + 2 * 2
+    latex = _invoke("report", "--out", out, "--format", "latex")
+    assert "\\toprule" in latex.output and "paper@1" in latex.output
+    markdown = _invoke("report", "--out", out, "--format", "markdown")
+    assert markdown.output.startswith("| model")
+    again = _invoke(
+        "run",
+        "--models",
+        "bicubic",
+        "--datasets",
+        "Set5",
+        "--scales",
+        "2,3",
+        "--data-root",
+        str(root),
+        "--out",
+        out,
+    )
+    assert "0 scored, 4 reused" in again.output
+
+
+@pytest.mark.parametrize("scales", ["1", "0", "-2", "2.5", "x"])
+def test_bad_scales_are_usage_errors(scales: str, tmp_path: Path) -> None:
+    result = _invoke("run", "--models", "bicubic", "--scales", scales, "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "--scales" in result.output
+
+
+def test_unknown_model_is_a_usage_error_with_suggestion(tmp_path: Path) -> None:
+    result = _invoke("run", "--models", "bicubc", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no model named 'bicubc'" in result.output and "'bicubic'" in result.output
+
+
+def test_unknown_dataset_is_a_usage_error(tmp_path: Path) -> None:
+    result = _invoke("run", "--models", "bicubic", "--datasets", "Set6", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "no dataset named 'Set6'" in result.output
+
+
+def test_missing_data_root_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    result = _invoke(
+        "run",
+        "--models",
+        "bicubic",
+        "--datasets",
+        "Set5",
+        "--data-root",
+        str(missing),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert result.exit_code != 0 and str(missing) in result.output
+
+
+def test_a_failed_image_gives_exit_code_1_and_keeps_the_rest(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "data", n=3)
+    (root / "Set5" / "im1.png").write_text("not an image")
+    out = str(tmp_path / "out")
+    result = _invoke(
+        "run",
+        "--models",
+        "bicubic",
+        "--datasets",
+        "Set5",
+        "--scales",
+        "2",
+        "--data-root",
+        str(root),
+        "--out",
+        out,
+    )
+    assert result.exit_code == 1
+    assert "im1" in result.output
+    csv = _invoke("report", "--out", out, "--format", "csv").output
+    row = dict(zip(*(line.split(",") for line in csv.strip().splitlines()[:2]), strict=True))
+    assert row["n_images"] == "2" and row["n_failed"] == "1"
+
+
+def test_report_without_a_store_fails_clearly(tmp_path: Path) -> None:
+    result = _invoke("report", "--out", str(tmp_path / "none"))
+    assert result.exit_code == 1 and "no results store" in result.output
+
+
+def test_report_filter_matching_nothing_fails(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "data", n=1)
+    out = str(tmp_path / "out")
+    _invoke(
+        "run",
+        "--models",
+        "bicubic",
+        "--datasets",
+        "Set5",
+        "--scales",
+        "2",
+        "--data-root",
+        str(root),
+        "--out",
+        out,
+    )
+    result = _invoke("report", "--out", out, "--models", "edsr")
+    assert result.exit_code == 1 and "no stored results match" in result.output
+
+
+def test_list_models_shows_bicubic_with_description() -> None:
+    result = _invoke("list", "models")
+    assert result.exit_code == 0
+    line = next(x for x in result.output.splitlines() if x.startswith("bicubic"))
+    assert "srbench (built-in)" in line and "MATLAB bicubic" in line
