@@ -91,6 +91,7 @@ class Registry(Generic[T]):
         self._validate = validate
         self._default_meta = default_meta
         self._entries: dict[str, Entry[T]] = {}
+        self._factories: dict[str, str] = {}
         self._entry_points_loaded = group is None
         self._lock = threading.RLock()
         for name, target in builtins.items():
@@ -145,6 +146,24 @@ class Registry(Generic[T]):
             if existing is None:
                 self._entries[name] = Entry(name=name, origin=origin, target=target)
 
+    def add_factory(self, prefix: str, target: str) -> None:
+        """Resolve `prefix:NAME` on first use by calling the lazy "module:attr" `target`
+        with NAME; it returns (object, metadata), registered under `prefix:NAME`."""
+        self._factories[prefix] = target
+
+    def _from_factory(self, key: str) -> Entry[T] | None:
+        prefix, _, rest = key.partition(":")
+        target = self._factories.get(prefix)
+        if not rest or target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        obj, meta = getattr(importlib.import_module(module_name), attr)(rest)
+        if self._validate is not None:
+            self._validate(key, obj)
+        entry = Entry(name=key, origin=f"{prefix} (by name)", obj=obj, meta=meta)
+        self._entries[key] = entry
+        return entry
+
     # -- lookup -----------------------------------------------------------------------------
     def _load_entry_points(self) -> None:
         if self._entry_points_loaded:
@@ -166,7 +185,7 @@ class Registry(Generic[T]):
     def _resolve(self, name: str) -> Entry[T]:
         self._load_entry_points()
         key = name.lower()
-        entry = self._entries.get(key)
+        entry = self._entries.get(key) or self._from_factory(key)
         if entry is None:
             raise unknown_name(self.kind, name, self._entries)
         if entry.obj is None and entry.error is None and entry.target is not None:
@@ -256,10 +275,16 @@ models: Registry[Any] = Registry(
 metrics: Registry[Any] = Registry(
     "metric",
     "srbench.metrics",
-    {"psnr": "srbench.metrics.psnr:psnr", "ssim": "srbench.metrics.ssim:ssim"},
+    {
+        "psnr": "srbench.metrics.psnr:psnr",
+        "ssim": "srbench.metrics.ssim:ssim",
+        "lpips": "srbench.metrics.lpips:lpips",
+    },
     _validate_metric,
     default_meta=lambda name, obj: {"spec": MetricSpec(name=name)},
 )
+metrics.add_factory("pyiqa", "srbench.metrics.external:pyiqa_metric")
+metrics.add_factory("piq", "srbench.metrics.external:piq_metric")
 datasets: Registry[Any] = Registry(
     "dataset",
     "srbench.datasets",

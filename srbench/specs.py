@@ -10,6 +10,9 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 Space = Literal["y255", "rgb01", "rgb_pm1"]
 
+# Metrics taken by name from other libraries, e.g. `pyiqa:niqe` (see srbench.metrics.external).
+EXTERNAL_PREFIXES = ("pyiqa", "piq")
+
 
 def check_name(kind: str, name: str) -> str:
     """Return `name` if it is lower-case kebab-case, else raise ValueError naming the kind."""
@@ -49,6 +52,7 @@ class MetricSpec:
     version: int = 1
 
     def __post_init__(self) -> None:
-        check_name("metric", self.name)
+        prefix, _, rest = self.name.partition(":")
+        check_name("metric", rest if prefix in EXTERNAL_PREFIXES and rest else self.name)
         if self.space not in ("y255", "rgb01", "rgb_pm1"):
             raise ValueError(f"metric {self.name!r}: space must be y255, rgb01 or rgb_pm1")

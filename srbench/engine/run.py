@@ -17,7 +17,7 @@ from torch import Tensor
 
 from srbench.data.io import read_image, sha256_file
 from srbench.data.sets import DatasetSpec, ImageRef
-from srbench.errors import ConfigError, DataError, SrbenchError
+from srbench.errors import ConfigError, DataError, SrbenchError, WeightsError
 from srbench.models import BuiltModel, build_model
 from srbench.models.adapter import model_dtype, upscale
 from srbench.protocol import Prepared, Protocol, get_protocol
@@ -175,12 +175,12 @@ class _ImageContext:
         *,
         dtype: str = "",
         values: dict[str, float] | None = None,
-        errors: dict[str, str] | None = None,
+        errors: dict[str, tuple[str, str]] | None = None,
         status: str = "failed",
         error: str | None = None,
     ) -> list[ResultRow]:
         """One row per metric for (model, this image, scale); a metric without a value gets
-        `status` and its own error from `errors`, else `error`."""
+        its own (status, error) from `errors`, else `status` and `error`."""
         values, errors, now = values or {}, errors or {}, utc_now()
         return [
             ResultRow(
@@ -199,8 +199,8 @@ class _ImageContext:
                 metric=spec.name,
                 metric_version=spec.version,
                 value=values.get(spec.name),
-                status="ok" if spec.name in values else status,
-                error=None if spec.name in values else errors.get(spec.name, error),
+                status="ok" if spec.name in values else errors.get(spec.name, (status,))[0],
+                error=None if spec.name in values else errors.get(spec.name, (None, error))[1],
                 dtype=dtype,
                 device=self.device,
                 created_at=now,
@@ -261,10 +261,11 @@ def _run_image(
             dtype = str(model_dtype(built.module)).removeprefix("torch.")
             store.write(ctx.rows(name, built, scale, dtype=dtype, values=values, errors=errors))
             summary.computed += 1
-            for metric, message in errors.items():
-                summary.failures.append(
-                    f"{name} {ctx.dataset}/{ctx.ref.image_id} x{scale} {metric}: {message}"
-                )
+            for metric, (status, message) in errors.items():
+                if status == "failed":
+                    summary.failures.append(
+                        f"{name} {ctx.dataset}/{ctx.ref.image_id} x{scale} {metric}: {message}"
+                    )
 
 
 def _is_done(store: Store, ctx: _ImageContext, built: BuiltModel, scale: int) -> bool:
@@ -280,15 +281,23 @@ def _is_done(store: Store, ctx: _ImageContext, built: BuiltModel, scale: int) ->
     return all((ctx.sha, m.name, m.version) in done for m in ctx.specs)
 
 
-def _score(prepared: Prepared, specs: list[MetricSpec]) -> tuple[dict[str, float], dict[str, str]]:
-    """Each metric on its view of `prepared`; a failing metric plugin fails only its own rows."""
+def _score(
+    prepared: Prepared, specs: list[MetricSpec]
+) -> tuple[dict[str, float], dict[str, tuple[str, str]]]:
+    """Each metric on its view of `prepared`: values, and (status, error) of the others.
+
+    A metric whose weights are missing is skipped (it says how to get them); any other
+    exception fails only that metric's rows.
+    """
     values: dict[str, float] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, tuple[str, str]] = {}
     for spec in specs:
         try:
             values[spec.name] = float(metrics.get(spec.name)(*prepared.view(spec.space))[0])
+        except WeightsError as exc:
+            errors[spec.name] = ("skipped", f"{spec.name} unavailable: {exc}")
         except Exception as exc:
-            errors[spec.name] = f"{type(exc).__name__}: {exc}"
+            errors[spec.name] = ("failed", f"{type(exc).__name__}: {exc}")
     return values, errors
 
 

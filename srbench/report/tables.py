@@ -128,11 +128,11 @@ def summary_table(
 
 
 def _image_status(statuses: pd.Series) -> str:
-    """An image is failed if any metric failed, skipped if skipped, else ok."""
-    for status in ("failed", "skipped"):
+    """An image failed if any metric failed, is ok if any metric scored, else skipped."""
+    for status in ("failed", "ok"):
         if (statuses == status).any():
             return status
-    return "ok"
+    return "skipped"
 
 
 def _first_text(values: pd.Series) -> str:

@@ -173,3 +173,16 @@ def test_kill_9_loses_at_most_the_image_in_flight(tmp_path: Path) -> None:
     per_image = rows.groupby("image_id")["metric"].apply(sorted)
     assert 3 <= len(per_image) < 12
     assert all(metrics == ["psnr", "ssim"] for metrics in per_image)
+
+
+def test_an_unavailable_metric_is_skipped_and_the_others_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "empty-home"))
+    root = _make_set(tmp_path / "data", {"a": (24, 30)})
+    summary = run(_config(root, tmp_path / "out", metrics=("psnr", "ssim", "lpips")))
+    assert summary.ok
+    rows = Store(tmp_path / "out").results()
+    lp = rows[rows["metric"] == "lpips"]
+    assert set(lp["status"]) == {"skipped"} and lp["error"].str.contains("weights import").all()
+    assert set(rows[rows["metric"] != "lpips"]["status"]) == {"ok"}
