@@ -68,12 +68,13 @@ def main(ctx: click.Context, verbose: int, quiet: bool, plugins: tuple[str, ...]
 
 def _register_commands() -> None:
     from srbench.cli.data import data
+    from srbench.cli.figures import figures
     from srbench.cli.listing import list_
     from srbench.cli.report import report
     from srbench.cli.results import results
     from srbench.cli.run import run
 
-    for command in (run, report, list_, data, results):
+    for command in (run, report, list_, data, results, figures):
         main.add_command(command)
 
 
