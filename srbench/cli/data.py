@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from srbench.cli.options import data_root_option
 from srbench.data.sets import resolve_data_root
 from srbench.registry import datasets
 
@@ -22,13 +23,7 @@ def data() -> None:
 
 @data.command(epilog="Example:\n  srbench data verify Set5 --data-root ../data")
 @click.argument("name")
-@click.option(
-    "--data-root",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_DATA_ROOT",
-    default=None,
-    help="Folder holding the datasets (env SRBENCH_DATA_ROOT).",
-)
+@data_root_option
 @click.option(
     "--scale",
     type=int,

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from srbench.errors import ConfigError
 
-__all__ = ["IntList", "NameList", "State", "parse_scales"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "IntList",
+    "NameList",
+    "State",
+    "StoreTables",
+    "data_root_option",
+    "filter_options",
+    "out_option",
+    "parse_scales",
+    "read_store",
+]
 
 
 @dataclass
@@ -61,3 +76,60 @@ class IntList(click.ParamType):
             return parse_scales(str(value))
         except ConfigError as exc:
             self.fail(f"{exc} ({exc.hint})", param, ctx)
+
+
+def out_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--out DIR`: the results directory holding the store (env SRBENCH_OUT)."""
+    return click.option(
+        "--out",
+        type=click.Path(path_type=Path),
+        envvar="SRBENCH_OUT",
+        default=Path("srbench-results"),
+        show_default=True,
+        help="Results directory holding the store (env SRBENCH_OUT).",
+    )(func)
+
+
+def data_root_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--data-root DIR`: the folder holding Set5/, Set14/, ... (env SRBENCH_DATA_ROOT)."""
+    return click.option(
+        "--data-root",
+        type=click.Path(path_type=Path),
+        envvar="SRBENCH_DATA_ROOT",
+        default=None,
+        help="Folder holding Set5/, Set14/, ... (env SRBENCH_DATA_ROOT).",
+    )(func)
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--models`, `--datasets`, `--scales` as filters over stored results."""
+    func = click.option("--scales", type=IntList(), default=None, help="Only these scales.")(func)
+    func = click.option(
+        "--datasets", "dataset_names", type=NameList(), default=None, help="Only these datasets."
+    )(func)
+    return click.option(
+        "--models", "model_names", type=NameList(), default=None, help="Only these models."
+    )(func)
+
+
+@dataclass(frozen=True)
+class StoreTables:
+    """Everything a report or figure reads from a store, read in one go."""
+
+    results: pd.DataFrame
+    complexity: pd.DataFrame
+    timing: pd.DataFrame
+    runs: pd.DataFrame
+
+
+def read_store(out: Path) -> StoreTables:
+    """Read the results store in `out` (StoreError if there is none) and close it."""
+    from srbench.store.sqlite import Store
+
+    store = Store(out, create=False)
+    try:
+        return StoreTables(
+            store.results(), store.table("complexity"), store.table("timing"), store.runs()
+        )
+    finally:
+        store.close()

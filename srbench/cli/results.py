@@ -9,26 +9,9 @@ import click
 import pandas as pd
 from tabulate import tabulate
 
+from srbench.cli.options import out_option, read_store
 from srbench.errors import ConfigError, StoreError
 from srbench.report.render import render
-from srbench.store.sqlite import Store
-
-OUT = click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_OUT",
-    default=Path("srbench-results"),
-    show_default=True,
-    help="Results directory holding the store (env SRBENCH_OUT).",
-)
-
-
-def _load(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    store = Store(out, create=False)
-    try:
-        return store.runs(), store.results()
-    finally:
-        store.close()
 
 
 def _run_rows(runs: pd.DataFrame, rows: pd.DataFrame, run_id: str) -> pd.DataFrame:
@@ -59,10 +42,11 @@ def results() -> None:
 
 
 @results.command("list", epilog="Example:\n  srbench results list --out srbench-results")
-@OUT
+@out_option
 def list_runs(out: Path) -> None:
     """One line per run: id, start, status, rows stored, command."""
-    runs, rows = _load(out)
+    stored = read_store(out)
+    runs, rows = stored.runs, stored.results
     counts = rows.groupby("run_id").size()
     table = [
         (r.run_id, r.started_at[:19], r.status, int(counts.get(r.run_id, 0)), r.command)
@@ -73,10 +57,11 @@ def list_runs(out: Path) -> None:
 
 @results.command(epilog="Example:\n  srbench results show 18eac6")
 @click.argument("run_id")
-@OUT
+@out_option
 def show(run_id: str, out: Path) -> None:
     """A run's provenance (versions, device, git commit, config) and its dataset means."""
-    runs, rows = _load(out)
+    stored = read_store(out)
+    runs, rows = stored.runs, stored.results
     selected = _run_rows(runs, rows, run_id)
     run = runs[runs["run_id"] == selected["run_id"].iloc[0]].iloc[0] if len(selected) else None
     if run is None:
@@ -95,10 +80,11 @@ def show(run_id: str, out: Path) -> None:
 @results.command(epilog="Example:\n  srbench results diff 18eac6 18eb01")
 @click.argument("run_a")
 @click.argument("run_b")
-@OUT
+@out_option
 def diff(run_a: str, run_b: str, out: Path) -> None:
     """Per-cell means of two runs and their difference (B − A); cells in only one run too."""
-    runs, rows = _load(out)
+    stored = read_store(out)
+    runs, rows = stored.runs, stored.results
     a = _means(_run_rows(runs, rows, run_a)).rename("a")
     b = _means(_run_rows(runs, rows, run_b)).rename("b")
     table = pd.concat([a, b], axis=1).reset_index()
@@ -107,7 +93,7 @@ def diff(run_a: str, run_b: str, out: Path) -> None:
 
 
 @results.command(epilog="Example:\n  srbench results export --format csv --output rows.csv")
-@OUT
+@out_option
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
 )
@@ -119,7 +105,8 @@ def diff(run_a: str, run_b: str, out: Path) -> None:
 )
 def export(out: Path, fmt: str, output: Path) -> None:
     """Export every per-image row joined with its run's provenance (CSV or Parquet)."""
-    runs, rows = _load(out)
+    stored = read_store(out)
+    runs, rows = stored.runs, stored.results
     table = rows.merge(
         runs.drop(columns=["torch", "num_threads", "device_name"]),
         on="run_id",
