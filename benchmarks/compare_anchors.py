@@ -1,0 +1,299 @@
+"""Time the bicubic paper-protocol table through srbench, BasicSR and pyiqa in one run.
+
+Usage:
+  python benchmarks/compare_anchors.py [--data-root DIR] [--datasets Set5,Set14]
+      [--scales 2,3,4] [--paths srbench,basicsr,pyiqa] [--json PATH]
+
+Paths, all on the same images in one process and one run (so all see the same load):
+- srbench: `srbench run --models bicubic ... --timing off` as a whole process (imports,
+  decoding, LR, store) on a fresh results directory and an empty LR cache; then again with
+  the LR cache filled (a second model on the same data); and per cell, in-process. Also the
+  cost of starting the process alone (`python -m srbench --version`).
+- BasicSR 1.4.2: `matlab_functions.imresize` down and up, uint8 rounding, `calculate_psnr`
+  and `calculate_ssim` (test_y_channel=True, crop_border=scale); decoding not counted.
+- pyiqa: `psnr` and `ssim` (test_y_channel=True, color_space='ycbcr', crop_border=scale,
+  SSIM downsample=False) on BasicSR's SR images; only the metrics are timed.
+- decode: every image decoded once and nothing else (the floor of any path).
+It first checks that the paths agree on every (dataset, scale) cell: PSNR within 1e-3 dB,
+SSIM within 1e-4 of BasicSR and 2e-3 of pyiqa (which rounds Y before SSIM); otherwise it
+prints the disagreement and exits 1 without reporting speed. It also prints the arithmetic
+floor: the multiply-adds resampling, Y and SSIM need for these pixels, at the float64
+multiply-add rate a large matmul reaches on this machine's cores.
+This process calls `keep_freed_memory()` as `srbench run` does, so every in-process path
+gets the same allocator. basicsr and pyiqa come with `pip install srbench[bench]`; a
+missing one is skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from anchors import (
+    Image,
+    PathResult,
+    arithmetic_macs,
+    basicsr_path,
+    decode,
+    missing,
+    peak_gmacs,
+    pyiqa_path,
+)
+
+from srbench.cli.run import default_datasets
+from srbench.data.sets import resolve_data_root
+from srbench.engine.memory import keep_freed_memory
+from srbench.engine.run import RunConfig, run
+from srbench.registry import datasets as dataset_registry
+from srbench.store.sqlite import Store, cpu_name
+
+TOLERANCE = {"basicsr": (1e-3, 1e-4), "pyiqa": (1e-3, 2e-3)}  # PSNR dB, SSIM
+Cell = tuple[str, int]
+
+
+def _seconds(command: list[str], home: Path) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        command, env={**os.environ, "SRBENCH_HOME": str(home)}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return time.perf_counter() - start
+
+
+def srbench_path(
+    names: list[str], scales: tuple[int, ...], root: Path, work: Path
+) -> tuple[PathResult, dict[str, float]]:
+    """Whole-process timings, per-cell in-process timings, and the stored values."""
+    srbench = [sys.executable, "-m", "srbench"]
+    command = [*srbench, "run", "--models", "bicubic", "--datasets", ",".join(names)]
+    command += ["--scales", ",".join(map(str, scales)), "--timing", "off", "--data-root", str(root)]
+    whole = {"start": _seconds([*srbench, "--version"], work / "home")}
+    whole["cold"] = _seconds([*command, "--out", str(work / "out")], work / "home")
+    whole["warm"] = _seconds([*command, "--out", str(work / "out-warm")], work / "home")
+    result = PathResult()
+    rows = Store(work / "out", create=False).results()
+    for (dataset, scale, image), group in rows.groupby(["dataset", "scale", "image_id"]):
+        values = dict(zip(group["metric"], group["value"], strict=True))
+        result.values[(dataset, int(scale), image)] = (values["psnr"], values["ssim"])
+    for name in names:
+        for scale in scales:
+            os.environ["SRBENCH_HOME"] = str(work / f"home-{name}-{scale}")
+            config = RunConfig(
+                models=("bicubic",),
+                datasets=(name,),
+                scales=(scale,),
+                out=work / f"out-{name}-{scale}",
+                data_root=root,
+                timing="off",
+            )
+            start = time.perf_counter()
+            run(config)
+            result.seconds[(dataset_registry.get(name).name, scale)] = time.perf_counter() - start
+    return result, whole
+
+
+def _means(values: dict, cell: Cell) -> np.ndarray:
+    return np.mean([v for k, v in values.items() if k[:2] == cell], axis=0)
+
+
+def agreement(paths: dict[str, PathResult], cells: list[Cell]) -> list[str]:
+    """Cells where a path's mean PSNR/SSIM differs from srbench's by more than allowed."""
+    problems = []
+    for name, (psnr_tol, ssim_tol) in TOLERANCE.items():
+        for cell in cells if name in paths else []:
+            ours, theirs = _means(paths["srbench"].values, cell), _means(paths[name].values, cell)
+            d_psnr, d_ssim = abs(ours - theirs)
+            if d_psnr > psnr_tol or d_ssim > ssim_tol:
+                problems.append(
+                    f"{cell[0]} x{cell[1]}: srbench {ours[0]:.4f}/{ours[1]:.5f}, "
+                    f"{name} {theirs[0]:.4f}/{theirs[1]:.5f}"
+                )
+    return problems
+
+
+def main() -> None:
+    """Run every path, check agreement, print and (with --json) write the measurements."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--datasets", default=None)
+    parser.add_argument("--scales", default="2,3,4")
+    parser.add_argument("--paths", default="srbench,basicsr,pyiqa")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    keep_freed_memory()
+    root = resolve_data_root(args.data_root)
+    if root is None:
+        raise SystemExit("set --data-root or SRBENCH_DATA_ROOT to the folder holding the sets")
+    names = args.datasets.split(",") if args.datasets else list(default_datasets(root))
+    scales = tuple(int(s) for s in args.scales.split(","))
+    wanted = set(args.paths.split(","))
+    for name in missing():
+        if name in wanted:
+            print(f"skipping the {name} path: {name} is not installed (pip install srbench[bench])")
+            wanted.discard(name)
+    specs = [dataset_registry.get(n) for n in names]
+    refs = [(s.name, r.image_id, r.path) for s in specs for r in s.images(root, scales[0])]
+    synthetic = {s.name: (s.locate(root, scales[0]).folder / "SYNTHETIC").exists() for s in specs}
+    machine = {
+        "cpu": cpu_name(),
+        "cores": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "load_average_before": os.getloadavg(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python", *sys.argv]),
+    }
+    images, decode_s = decode(refs)
+    paths: dict[str, PathResult] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths["srbench"], whole = srbench_path(names, scales, root, Path(tmp))
+    if wanted & {"basicsr", "pyiqa"}:
+        basicsr, srs = basicsr_path(images, scales)
+        if "basicsr" in wanted:
+            paths["basicsr"] = basicsr
+        if "pyiqa" in wanted:
+            paths["pyiqa"] = pyiqa_path(srs, scales)
+    machine["load_average_after"] = os.getloadavg()
+    cells = [(s.name, scale) for s in specs for scale in scales]
+    problems = agreement(paths, cells)
+    if problems:
+        print("The paths disagree; no speed is reported:\n  " + "\n  ".join(problems))
+        raise SystemExit(1)
+    floor = {
+        "gmac": arithmetic_macs(images, scales) / 1e9,
+        "rate": peak_gmacs(torch.get_num_threads()),
+    }
+    report = build_report(images, cells, paths, whole, decode_s, synthetic, floor)
+    report["machine"] = machine
+    print_report(report)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def build_report(
+    images: list[Image],
+    cells: list[Cell],
+    paths: dict[str, PathResult],
+    whole: dict[str, float],
+    decode_s: dict[str, float],
+    synthetic: dict[str, bool],
+    floor: dict[str, float],
+) -> dict:
+    """The JSON record: totals, ratios, floors, one row per cell and one entry per set."""
+    megapixels: dict[Cell, float] = {cell: 0.0 for cell in cells}
+    for img in images:
+        for dataset, scale in (c for c in cells if c[0] == img.dataset):
+            h, w = (n - n % scale for n in img.pixels.shape[:2])
+            megapixels[(dataset, scale)] += h * w / 1e6
+    rows = []
+    for cell in cells:
+        row: dict[str, object] = {
+            "dataset": cell[0],
+            "scale": cell[1],
+            "megapixels": megapixels[cell],
+        }
+        for name, result in paths.items():
+            psnr, ssim = _means(result.values, cell)
+            row |= {f"{name}_s": result.seconds[cell], f"{name}_psnr": psnr, f"{name}_ssim": ssim}
+        rows.append(row)
+    sets = {}
+    for dataset in dict.fromkeys(c[0] for c in cells):
+        mp = sum(
+            i.pixels.shape[0] * i.pixels.shape[1] / 1e6 for i in images if i.dataset == dataset
+        )
+        per = {"decode": decode_s[dataset] / mp}
+        for name, result in paths.items():
+            per[name] = sum(v for k, v in result.seconds.items() if k[0] == dataset) / mp
+        sets[dataset] = {"synthetic": synthetic[dataset], "hr_megapixels": mp, "s_per_mp": per}
+    total = {name: sum(r.seconds.values()) for name, r in paths.items()}
+    srbench_s, decode_total = whole["cold"], sum(decode_s.values())
+    floor_s = floor["gmac"] / floor["rate"]
+    return {
+        "srbench_s": srbench_s,
+        "srbench_warm_s": whole["warm"],
+        "srbench_process_start_s": whole["start"],
+        "srbench_cells_s": total["srbench"],
+        "basicsr_s": total.get("basicsr"),
+        "pyiqa_s": total.get("pyiqa"),
+        "decode_s": decode_total,
+        "arithmetic_floor_s": floor_s,
+        "arithmetic_gmac": floor["gmac"],
+        "peak_gmac_per_s": floor["rate"],
+        "images": len(images),
+        "ratios": {
+            "basicsr_over_srbench": total["basicsr"] / srbench_s if "basicsr" in total else None,
+            "pyiqa_over_srbench": total["pyiqa"] / srbench_s if "pyiqa" in total else None,
+            "srbench_over_decode": srbench_s / decode_total,
+            "srbench_over_arithmetic_floor": srbench_s / floor_s,
+        },
+        "cells": rows,
+        "sets": sets,
+    }
+
+
+def print_report(report: dict) -> None:
+    """The per-cell table, seconds per megapixel per set, the totals and the ratios."""
+    machine, ratios = report["machine"], report["ratios"]
+    print(
+        f"bicubic paper-protocol table, {report['images']} images; {machine['cpu']}, "
+        f"{machine['cores']} cores, torch {machine['torch']} on {machine['torch_threads']} "
+        f"threads; load average {machine['load_average_before'][0]:.2f} before, "
+        f"{machine['load_average_after'][0]:.2f} after; {machine['date']}"
+    )
+    print("all paths agree on every cell (PSNR 1e-3 dB; SSIM 1e-4 BasicSR, 2e-3 pyiqa)\n")
+    paths = [p for p in ("srbench", "basicsr", "pyiqa") if f"{p}_s" in report["cells"][0]]
+    print(
+        f"{'cell':<13}{'MP':>6}"
+        + "".join(f"{p + ' s':>11}" for p in paths)
+        + "".join(f"{p + ' MP/s':>14}" for p in paths)
+        + "   srbench PSNR/SSIM"
+    )
+    for row in report["cells"]:
+        line = f"{row['dataset'] + ' x' + str(row['scale']):<13}{row['megapixels']:>6.2f}"
+        line += "".join(f"{row[p + '_s']:>11.2f}" for p in paths)
+        line += "".join(f"{row['megapixels'] / row[p + '_s']:>14.2f}" for p in paths)
+        print(f"{line}   {row['srbench_psnr']:.4f}/{row['srbench_ssim']:.4f}")
+    print("(srbench per cell: in-process run() of that cell alone, decoding included)")
+    print("\nseconds per HR megapixel, all scales, per set:")
+    for name, info in report["sets"].items():
+        mark = "  (SYNTHETIC images)" if info["synthetic"] else ""
+        per = "  ".join(f"{k} {v:.3f}" for k, v in info["s_per_mp"].items())
+        print(f"  {name:<9}{info['hr_megapixels']:>7.2f} MP   {per}{mark}")
+    print(
+        f"\nsrbench run, whole process (imports, decoding, store), empty LR cache: "
+        f"{report['srbench_s']:.2f} s; LR cache filled: {report['srbench_warm_s']:.2f} s; "
+        f"of which starting python + srbench: {report['srbench_process_start_s']:.2f} s"
+    )
+    if report["basicsr_s"] is not None:
+        print(f"BasicSR path: {report['basicsr_s']:.2f} s = {ratios['basicsr_over_srbench']:.1f}x")
+    if report["pyiqa_s"] is not None:
+        print(f"pyiqa metrics: {report['pyiqa_s']:.2f} s = {ratios['pyiqa_over_srbench']:.1f}x")
+    print(
+        f"decode-once floor: {report['decode_s']:.2f} s; srbench = "
+        f"{ratios['srbench_over_decode']:.1f}x the floor"
+    )
+    print(
+        f"arithmetic floor: {report['arithmetic_gmac']:.2f} GMAC (resampling, Y, SSIM) at "
+        f"{report['peak_gmac_per_s']:.1f} GMAC/s (float64 matmul peak here) = "
+        f"{report['arithmetic_floor_s']:.2f} s; srbench = "
+        f"{ratios['srbench_over_arithmetic_floor']:.1f}x the floor"
+    )
+
+
+if __name__ == "__main__":
+    main()
