@@ -138,7 +138,12 @@ class Registry(Generic[T]):
         """Map `name` to a "module:attr" placeholder that is imported on first use."""
         with self._lock:
             existing = self._entries.get(name)
-            if existing is not None and existing.target != target:
+            # The entry point's own object, already registered by its decorator, is no clash.
+            same = existing is not None and (
+                existing.target == target
+                or (existing.obj is not None and qualname(existing.obj) == target)
+            )
+            if existing is not None and not same:
                 raise DuplicateNameError(
                     f"{self.kind} {name!r} is registered by {existing.origin} and by {origin}",
                     hint="uninstall one of the two plugins, or rename one",
@@ -270,7 +275,15 @@ def _validate_metric(name: str, obj: Any) -> None:
 
 
 models: Registry[Any] = Registry(
-    "model", "srbench.models", {"bicubic": "srbench.models.bicubic:Bicubic"}, _validate_model
+    "model",
+    "srbench.models",
+    {
+        "bicubic": "srbench.models.bicubic:Bicubic",
+        "drn-gs": "srbench.methods.drn_gs:DRNGS",
+        "spnet": "srbench.methods.spnet:SPNet",
+        "spnet-official": "srbench.methods.spnet:SPNetOfficial",
+    },
+    _validate_model,
 )
 metrics: Registry[Any] = Registry(
     "metric",
@@ -299,8 +312,31 @@ datasets: Registry[Any] = Registry(
         }.items()
     },
 )
-losses: Registry[Any] = Registry("loss", "srbench.losses", {})
-protocols: Registry[Any] = Registry("protocol", None, {"paper": "srbench.protocol:PAPER"})
+losses: Registry[Any] = Registry(
+    "loss",
+    "srbench.losses",
+    {
+        name: f"srbench.train.losses:{attr}"
+        for name, attr in {
+            "l1": "L1",
+            "mse": "MSE",
+            "gs": "GS",
+            "dual": "Dual",
+            "image": "Image",
+            "boundary": "Boundary",
+            "residual": "Residual",
+        }.items()
+    },
+)
+protocols: Registry[Any] = Registry(
+    "protocol",
+    None,
+    {
+        "paper": "srbench.protocol:PAPER",
+        "srcnn-matlab": "srbench.protocol:SRCNN_MATLAB",
+        "vdsr-pytorch": "srbench.protocol:VDSR_PYTORCH",
+    },
+)
 
 
 def register_model(name: str, *, replace: bool = False) -> Callable[[T], T]:

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point SRBENCH_HOME at a fresh folder so tests never read or write the user's cache."""
+    home = tmp_path_factory.mktemp("srbench-home")
+    before = os.environ.get("SRBENCH_HOME")
+    os.environ["SRBENCH_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("SRBENCH_HOME", None)
+    else:
+        os.environ["SRBENCH_HOME"] = before
 
 
 def _env_dir(var: str, sub: str = "") -> Path | None:

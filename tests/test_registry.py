@@ -128,6 +128,13 @@ def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, group: str, items: dict[
     monkeypatch.setattr(importlib.metadata, "entry_points", fake)
 
 
+@pytest.fixture
+def scratch_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a test register into the global model registry and leave no trace behind."""
+    monkeypatch.setattr(models, "_entries", dict(models._entries))
+    monkeypatch.setattr(models, "_entry_points_loaded", models._entry_points_loaded)
+
+
 def _write_plugin(tmp_path: Path, name: str, decorated: str) -> None:
     (tmp_path / f"{name}.py").write_text(
         textwrap.dedent(f'''
@@ -157,6 +164,7 @@ def test_entry_point_plugin_without_decorator(
     assert entry.description == "Third-party nearest upsampler."
 
 
+@pytest.mark.usefixtures("scratch_models")
 def test_entry_point_name_must_match_decorator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,12 +172,13 @@ def test_entry_point_name_must_match_decorator(
     monkeypatch.syspath_prepend(str(tmp_path))
     _fake_entry_points(monkeypatch, "srbench.models", {"other-name": "named_sr_plugin:Upsampler"})
     reg_before = set(models.names())
-    monkeypatch.setattr(models, "_entry_points_loaded", False)
+    models._entry_points_loaded = False
     with pytest.raises(ConfigError, match="differs from the decorator's name 'decorated-up'"):
         models.get("other-name")
     assert reg_before <= set(models.names())
 
 
+@pytest.mark.usefixtures("scratch_models")
 def test_load_plugin_file_registers_its_models(tmp_path: Path) -> None:
     _write_plugin(tmp_path, "file_plugin", '@register_model("file-plugin-up")')
     load_plugin(str(tmp_path / "file_plugin.py"))
@@ -180,6 +189,7 @@ def test_load_plugin_file_registers_its_models(tmp_path: Path) -> None:
         load_plugin("no_such_plugin_module")
 
 
+@pytest.mark.usefixtures("scratch_models")
 def test_simplest_plugin_runs_through_the_decorator() -> None:
     @register_model("test-nearest-x")
     class Nearest(Tiny):

@@ -67,14 +67,18 @@ def main(ctx: click.Context, verbose: int, quiet: bool, plugins: tuple[str, ...]
 
 
 def _register_commands() -> None:
+    from srbench.cli.ablate import ablate
+    from srbench.cli.cache import cache
     from srbench.cli.data import data
     from srbench.cli.figures import figures
     from srbench.cli.listing import list_
     from srbench.cli.report import report
     from srbench.cli.results import results
     from srbench.cli.run import run
+    from srbench.cli.train import train
+    from srbench.cli.weights import weights
 
-    for command in (run, report, list_, data, results, figures):
+    for command in (run, report, list_, data, results, figures, weights, train, ablate, cache):
         main.add_command(command)
 
 

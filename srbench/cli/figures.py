@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from srbench.cli.options import IntList, NameList
+from srbench.cli.options import (
+    IntList,
+    NameList,
+    data_root_option,
+    filter_options,
+    out_option,
+    read_store,
+)
 
 OUTPUT = click.option(
     "--output", type=click.Path(path_type=Path), required=True, help="Figure file, .png or .pdf."
@@ -43,13 +50,7 @@ Example:
 @click.option(
     "--box-size", type=int, default=64, show_default=True, help="Side of the automatic zoom box."
 )
-@click.option(
-    "--data-root",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_DATA_ROOT",
-    default=None,
-    help="Folder holding the datasets (env SRBENCH_DATA_ROOT).",
-)
+@data_root_option
 @click.option("--protocol", default="paper", show_default=True, help="Evaluation protocol.")
 @OUTPUT
 def compare(
@@ -105,20 +106,9 @@ def compare(
 
 
 @figures.command(epilog="Example:\n  srbench figures distribution --metric ssim --output s.png")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_OUT",
-    default=Path("srbench-results"),
-    show_default=True,
-    help="Results directory.",
-)
+@out_option
 @click.option("--metric", default="psnr", show_default=True, help="Metric to plot.")
-@click.option("--models", "model_names", type=NameList(), default=None, help="Only these models.")
-@click.option(
-    "--datasets", "dataset_names", type=NameList(), default=None, help="Only these datasets."
-)
-@click.option("--scales", type=IntList(), default=None, help="Only these scales.")
+@filter_options
 @OUTPUT
 def distribution(
     out: Path,
@@ -131,12 +121,51 @@ def distribution(
     """Per-image spread of a metric for each model, one panel per dataset and scale."""
     from srbench.report.figures import distribution_figure
     from srbench.report.tables import per_image_table
-    from srbench.store.sqlite import Store
 
-    store = Store(out, create=False)
-    try:
-        rows = store.results()
-    finally:
-        store.close()
+    rows = read_store(out).results
     table = per_image_table(rows, models=model_names, datasets=dataset_names, scales=scales)
     click.echo(distribution_figure(table, metric, output))
+
+
+@figures.command(epilog="Example:\n  srbench figures scatter --x params --output psnr_params.png")
+@out_option
+@click.option(
+    "--x",
+    "axis",
+    type=click.Choice(["runtime", "params", "macs"]),
+    default="runtime",
+    show_default=True,
+    help="Horizontal axis: median latency, parameters or MACs.",
+)
+@click.option(
+    "--datasets", "dataset_names", type=NameList(), default=None, help="Only these datasets."
+)
+@click.option("--scales", type=IntList(), default=None, help="Only these scales.")
+@OUTPUT
+def scatter(
+    out: Path,
+    axis: str,
+    dataset_names: tuple[str, ...] | None,
+    scales: tuple[int, ...] | None,
+    output: Path,
+) -> None:
+    """Mean PSNR of each model against its latency, parameters or MACs."""
+    from srbench.errors import ConfigError
+    from srbench.report.figures import scatter_figure
+    from srbench.report.tables import summary_table, with_costs
+
+    stored = read_store(out)
+    table = summary_table(stored.results, datasets=dataset_names, scales=scales)
+    table = with_costs(table, stored.complexity, stored.timing)
+    column, label = {
+        "runtime": ("median_ms", "median latency (ms)"),
+        "params": ("params", "parameters"),
+        "macs": ("macs", "MACs"),
+    }[axis]
+    table = table[table.get(column, 0) > 0] if column in table else table.iloc[0:0]
+    if table.empty:
+        raise ConfigError(
+            f"no stored {axis} figures above zero to plot",
+            hint="run with --timing quick or full first",
+        )
+    click.echo(scatter_figure(table, column, output, x_label=label))

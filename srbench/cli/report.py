@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from srbench.cli.options import IntList, NameList
+from srbench.cli.options import filter_options, out_option, read_store
 from srbench.errors import ConfigError
 from srbench.report.render import FORMATS, render, standalone_latex
-from srbench.report.tables import per_image_table, summary_table
-from srbench.store.sqlite import Store
+from srbench.report.tables import per_image_table, summary_table, with_costs
 
 
 @click.command(
@@ -20,22 +19,11 @@ Examples:
   srbench report --format latex > table.tex
   srbench report --format csv --per-image --datasets Set5"""
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_OUT",
-    default=Path("srbench-results"),
-    show_default=True,
-    help="Results directory holding the store (env SRBENCH_OUT).",
-)
+@out_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--per-image", is_flag=True, help="One row per image instead of dataset means.")
 @click.option("--standalone", is_flag=True, help="LaTeX: a whole document that compiles alone.")
-@click.option("--models", "model_names", type=NameList(), default=None, help="Only these models.")
-@click.option(
-    "--datasets", "dataset_names", type=NameList(), default=None, help="Only these datasets."
-)
-@click.option("--scales", type=IntList(), default=None, help="Only these scales.")
+@filter_options
 @click.option("--protocol", default=None, help="Only this protocol (`name` or `name@version`).")
 @click.option(
     "--allow-mixed-protocols",
@@ -54,20 +42,18 @@ def report(
     allow_mixed_protocols: bool,
 ) -> None:
     """Print a table of stored results: dataset means (default) or per-image rows."""
-    store = Store(out, create=False)
-    try:
-        rows = store.results()
-    finally:
-        store.close()
+    stored = read_store(out)
     build = per_image_table if per_image else summary_table
     table = build(
-        rows,
+        stored.results,
         models=model_names,
         datasets=dataset_names,
         scales=scales,
         protocol=protocol,
         allow_mixed_protocols=allow_mixed_protocols,
     )
+    if not per_image:
+        table = with_costs(table, stored.complexity, stored.timing)
     text = render(table, fmt, per_image=per_image)
     if standalone:
         if fmt != "latex":

@@ -9,11 +9,12 @@ import click
 
 from srbench.cli.options import IntList, NameList, State
 from srbench.data.sets import resolve_data_root
-from srbench.engine.run import RunConfig
+from srbench.engine.profile import TIMING_MODES
+from srbench.engine.run import MODEL_DTYPES, RunConfig
 from srbench.engine.run import run as run_sweep
 from srbench.registry import datasets, models
 from srbench.report.render import render
-from srbench.report.tables import summary_table
+from srbench.report.tables import summary_table, with_costs
 from srbench.store.sqlite import Store
 
 STANDARD_SETS = ("set5", "set14", "b100", "urban100")
@@ -38,7 +39,10 @@ def default_datasets(data_root: Path | None) -> tuple[str, ...]:
 Examples:
   srbench run --models all
   srbench run --models bicubic --datasets Set5,Set14 --scales 2,3,4 --data-root ../data
-  srbench run --plugin my_sr.py --models espcn-lite --metrics psnr,ssim"""
+  srbench run --plugin my_sr.py --models espcn-lite --metrics psnr,ssim
+  srbench run --models srcnn --weights srcnn.imagenet-915 --scales 3 --protocol srcnn-matlab
+  srbench run --models edsr --tile 256 --tile-overlap 16
+  srbench run --models edsr-baseline --device cuda --batch 8 --dtype float16"""
 )
 @click.option(
     "--models",
@@ -92,6 +96,57 @@ Examples:
     help="Evaluation protocol, `name` or `name@version`.",
 )
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda:0.")
+@click.option(
+    "--weights",
+    "weights",
+    type=NameList(),
+    default=(),
+    help="Checkpoints to use instead of the defaults, as model.tag, e.g. srcnn.imagenet-915 "
+    "(see `srbench weights list`).",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run models on overlapping tiles of this many LR pixels (bounds memory), e.g. 256.",
+)
+@click.option(
+    "--tile-overlap",
+    type=click.IntRange(min=0),
+    default=16,
+    show_default=True,
+    help="LR pixels of context each tile reads beyond the part it keeps.",
+)
+@click.option(
+    "--timing",
+    type=click.Choice(TIMING_MODES),
+    default="quick",
+    show_default=True,
+    help="Latency per model and scale: quick (96x96 LR, 5 repeats), full (LR of a 720p "
+    "output, 10 repeats after 3 warm-ups) or off. Parameters and MACs are always counted.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Threads that decode images and make LR ahead of the models, and as many that score "
+    "their output [default: the cores available]; 0 does everything in the main thread; "
+    "more than the cores is clamped to the cores.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Consecutive images of equal size per forward pass (worth it on CUDA).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(MODEL_DTYPES),
+    default=None,
+    help="Compute models with parameters in this dtype [default: their own]; metrics are "
+    "always computed from the uint8 output.",
+)
 @click.option("--force", is_flag=True, help="Recompute results already in the store.")
 @click.pass_obj
 def run(
@@ -105,10 +160,20 @@ def run(
     protocol: str,
     device: str,
     force: bool,
+    weights: tuple[str, ...],
+    tile: int | None,
+    tile_overlap: int,
+    timing: str,
+    workers: int | None,
+    batch: int,
+    dtype: str | None,
 ) -> None:
     """Evaluate models and store per-image PSNR/SSIM (and more) with full provenance."""
     from tqdm import tqdm
 
+    from srbench.engine.memory import keep_freed_memory
+
+    keep_freed_memory()  # this process is ours: reuse freed blocks instead of page-faulting
     root = resolve_data_root(str(data_root) if data_root else None)
     names = tuple(models.names()) if model_names == ("all",) else model_names
     config = RunConfig(
@@ -121,6 +186,13 @@ def run(
         protocol=protocol,
         device=device,
         force=force,
+        weights=weights,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        timing=timing,  # type: ignore[arg-type]
+        workers=workers,
+        batch=batch,
+        dtype=dtype,
     )
     bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
     try:
@@ -136,6 +208,7 @@ def run(
             scales=scales,
             protocol=protocol,
         )
+        table = with_costs(table, store.table("complexity"), store.table("timing"))
         store.close()
         click.echo(render(table, "table"))
         click.echo(

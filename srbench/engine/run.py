@@ -1,32 +1,40 @@
 """The evaluation loop over (dataset, image, scale, model); resumable and failure-tolerant.
 
-Each image is decoded once and its LR made once per scale, then shared by every model.
-Every (model, image, scale) is written to the store in one transaction, so a crash loses at
-most the image in flight, and a rerun skips what is stored.
+Each image is decoded once per run, on loader threads ahead of the models (`loader`), and
+its LR made once per scale or read from the LR cache (`lrcache`), then shared by every
+model (`evaluate`). Every (model, image, scale) is written to the store in one transaction,
+so a crash loses at most the images in flight, and a rerun skips what is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torch import Tensor
+import torch
 
-from srbench.data.io import read_image, sha256_file
+from srbench.data.io import sha256_file
 from srbench.data.sets import DatasetSpec, ImageRef
-from srbench.errors import ConfigError, DataError, SrbenchError, WeightsError
+from srbench.engine.evaluate import Evaluator, ImageContext, Work
+from srbench.engine.loader import Prefetcher, resolve_workers
+from srbench.engine.lrcache import LrCache
+from srbench.engine.profile import TimingMode, profile
+from srbench.errors import ConfigError, DataError, SrbenchError
 from srbench.models import BuiltModel, build_model
-from srbench.models.adapter import model_dtype, upscale
-from srbench.protocol import Prepared, Protocol, get_protocol
+from srbench.models.adapter import model_dtype
+from srbench.models.tiling import check_tiling
+from srbench.protocol import Protocol, get_protocol
 from srbench.registry import datasets, metrics, models
 from srbench.specs import MetricSpec
-from srbench.store.schema import ResultRow
-from srbench.store.sqlite import Store, utc_now
+from srbench.store.sqlite import Store
+from srbench.weights import weights_choices
 
-__all__ = ["RunConfig", "RunSummary", "run"]
+__all__ = ["MODEL_DTYPES", "RunConfig", "RunSummary", "run"]
+
+MODEL_DTYPES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +50,13 @@ class RunConfig:
     protocol: str = "paper"
     device: str = "cpu"
     force: bool = False
+    weights: tuple[str, ...] = ()  # `model.tag` choices; other models load their default
+    tile: int | None = None  # run models on overlapping tiles of this many LR pixels
+    tile_overlap: int = 16
+    timing: TimingMode = "quick"  # latency per (model, scale): off, quick or full
+    workers: int | None = None  # loading and scoring threads; None: the cores, 0: none
+    batch: int = 1  # consecutive images of equal size per forward (useful on CUDA)
+    dtype: str | None = None  # float32/float16/bfloat16 for models with parameters
 
 
 @dataclass
@@ -84,6 +99,17 @@ def _resolve(config: RunConfig) -> tuple[Protocol, list[MetricSpec], list[Datase
     specs = [metrics.meta(m)["spec"] for m in config.metrics]
     for name in config.models:
         models.get(name)
+    for model in weights_choices(config.weights):
+        if model not in config.models:
+            raise ConfigError(f"--weights names {model!r}, which is not in --models")
+    if config.tile is not None:
+        check_tiling(config.tile, config.tile_overlap)
+    if config.dtype is not None and config.dtype not in MODEL_DTYPES:
+        raise ConfigError(
+            f"--dtype: {config.dtype!r} is not supported", hint=f"use one of {MODEL_DTYPES}"
+        )
+    if config.batch < 1:
+        raise ConfigError(f"--batch: {config.batch} is not supported", hint="use 1 or more")
     return protocol, specs, [datasets.get(d) for d in config.datasets]
 
 
@@ -113,29 +139,34 @@ def run(
 ) -> RunSummary:
     """Evaluate every model on every image of every dataset at every scale; store the rows."""
     protocol, specs, dataset_specs = _resolve(config)
+    workers = resolve_workers(config.workers)
     plans = [(spec, _plan(spec, config)) for spec in dataset_specs]
     store = Store(config.out)
     run_id = store.start_run(command, _config_record(config), config.device)
     summary = RunSummary(run_id=run_id)
     cells = {(m, s): _Cell(m, s) for m in config.models for s in config.scales}
+    evaluator = Evaluator(
+        protocol=protocol,
+        store=store,
+        summary=summary,
+        cache=LrCache(),
+        device=torch.device(config.device),
+        workers=workers,
+        batch=config.batch,
+        tile=config.tile,
+        tile_overlap=config.tile_overlap,
+    )
     status = "failed"
     try:
-        for spec, plan in plans:
-            manifest = _image_digest([(ref, sha) for ref, sha, _ in plan])
-            for ref, sha, scales in plan:
-                ctx = _ImageContext(
-                    run_id=run_id,
-                    ref=ref,
-                    sha=sha,
-                    manifest=manifest,
-                    dataset=spec.name,
-                    protocol=protocol,
-                    specs=specs,
-                    device=config.device,
-                )
-                _run_image(ctx, scales, config, cells, store, summary)
-                if progress is not None:
-                    progress(len(scales))
+        with evaluator:
+            for spec, plan in plans:
+                works = _works(spec, plan, protocol, specs, config, cells, store, summary)
+                with Prefetcher(works, evaluator.load, workers=workers) as loader:
+                    for group in evaluator.groups(loader):
+                        evaluator.evaluate(group)
+                        if progress is not None:
+                            progress(sum(len(work.scales) for work, _ in group))
+        _profile_cells(cells, config, store, run_id)
         status = "done" if summary.ok else "failed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -149,169 +180,94 @@ def run(
     return summary
 
 
+def _profile_cells(
+    cells: dict[tuple[str, int], _Cell], config: RunConfig, store: Store, run_id: str
+) -> None:
+    """Parameters, MACs and (unless timing is off) latency of every model that was built."""
+    for cell in cells.values():
+        if cell.built is None:
+            continue
+        try:
+            measured = profile(cell.built, cell.scale, config.timing, config.device)
+        except Exception as exc:  # profiling never costs the stored quality results
+            print(f"srbench: could not profile {cell.name} x{cell.scale}: {exc}", file=sys.stderr)
+            continue
+        store.write_table("complexity", run_id, measured.complexity)
+        if measured.timing is not None:
+            store.write_table("timing", run_id, measured.timing)
+
+
 def _config_record(config: RunConfig) -> dict[str, object]:
     record = {k: getattr(config, k) for k in config.__dataclass_fields__}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _ImageContext:
-    """What every row written for one image file shares."""
-
-    run_id: str
-    ref: ImageRef
-    sha: str
-    manifest: str
-    dataset: str
-    protocol: Protocol
-    specs: list[MetricSpec]
-    device: str
-
-    def rows(
-        self,
-        model: str,
-        built: BuiltModel | None,
-        scale: int,
-        *,
-        dtype: str = "",
-        values: dict[str, float] | None = None,
-        errors: dict[str, tuple[str, str]] | None = None,
-        status: str = "failed",
-        error: str | None = None,
-    ) -> list[ResultRow]:
-        """One row per metric for (model, this image, scale); a metric without a value gets
-        its own (status, error) from `errors`, else `status` and `error`."""
-        values, errors, now = values or {}, errors or {}, utc_now()
-        return [
-            ResultRow(
-                run_id=self.run_id,
-                model=model,
-                model_version=built.version if built else "",
-                weights_tag=built.weights_tag if built else "",
-                weights_sha256=built.weights_sha256 if built else "",
-                dataset=self.dataset,
-                dataset_manifest_sha256=self.manifest,
-                image_id=self.ref.image_id,
-                image_sha256=self.sha,
-                scale=scale,
-                protocol=self.protocol.name,
-                protocol_version=self.protocol.version,
-                metric=spec.name,
-                metric_version=spec.version,
-                value=values.get(spec.name),
-                status="ok" if spec.name in values else errors.get(spec.name, (status,))[0],
-                error=None if spec.name in values else errors.get(spec.name, (None, error))[1],
-                dtype=dtype,
-                device=self.device,
-                created_at=now,
-            )
-            for spec in self.specs
-        ]
-
-
-def _build(cell: _Cell, device: str) -> None:
+def _build(cell: _Cell, config: RunConfig) -> None:
+    choice = weights_choices(config.weights).get(cell.name)
     try:
-        cell.built = build_model(cell.name, scale=cell.scale, device=device)
+        cell.built = build_model(cell.name, scale=cell.scale, device=config.device, weights=choice)
     except SrbenchError as exc:
         cell.skip_reason = str(exc)
+        return
+    if config.dtype is not None and any(True for _ in cell.built.module.parameters()):
+        cell.built.module.to(getattr(torch, config.dtype))  # parameter-free models keep theirs
 
 
-def _run_image(
-    ctx: _ImageContext,
-    scales: list[int],
+def _works(
+    spec: DatasetSpec,
+    plan: list[tuple[ImageRef, str, list[int]]],
+    protocol: Protocol,
+    specs: list[MetricSpec],
     config: RunConfig,
     cells: dict[tuple[str, int], _Cell],
     store: Store,
     summary: RunSummary,
-) -> None:
-    """Score one image file at each of its scales with every model that still needs it."""
-    hr: Tensor | None = None
-    for scale in scales:
-        todo: list[tuple[str, BuiltModel]] = []
-        for name in config.models:
-            cell = cells[(name, scale)]
-            if cell.built is None and cell.skip_reason is None:
-                _build(cell, config.device)
-            if cell.built is None:
-                store.write(ctx.rows(name, None, scale, status="skipped", error=cell.skip_reason))
-                continue
-            if config.force or not _is_done(store, ctx, cell.built, scale):
-                todo.append((name, cell.built))
-            else:
-                summary.reused += 1
-        if not todo:
-            continue
-        try:
-            if hr is None:
-                hr = read_image(ctx.ref.path).unsqueeze(0)
-            hr_s = ctx.protocol.crop_hr(hr, scale)
-            lr = ctx.protocol.make_lr(hr_s, scale)
-        except SrbenchError as exc:
-            for name, built in todo:
-                _fail(ctx, name, built, scale, exc, store, summary)
-            continue
-        for name, built in todo:
-            try:
-                sr = upscale(built.module, lr, scale, name=name)
-                prepared = ctx.protocol.prepare(sr, hr_s, scale)
-            except Exception as exc:  # one crashing model never loses the other results
-                _fail(ctx, name, built, scale, exc, store, summary)
-                continue
-            values, errors = _score(prepared, ctx.specs)
-            dtype = str(model_dtype(built.module)).removeprefix("torch.")
-            store.write(ctx.rows(name, built, scale, dtype=dtype, values=values, errors=errors))
-            summary.computed += 1
-            for metric, (status, message) in errors.items():
-                if status == "failed":
-                    summary.failures.append(
-                        f"{name} {ctx.dataset}/{ctx.ref.image_id} x{scale} {metric}: {message}"
-                    )
+) -> Iterator[Work]:
+    """Each image of the plan with the models each scale still needs (models built lazily)."""
+    manifest = _image_digest([(ref, sha) for ref, sha, _ in plan])
+    done: dict[tuple[str, int], set[tuple[str, str, int]]] = {}
+    for ref, sha, scales in plan:
+        ctx = ImageContext(
+            run_id=summary.run_id,
+            ref=ref,
+            sha=sha,
+            manifest=manifest,
+            dataset=spec.name,
+            protocol=protocol,
+            specs=specs,
+            device=config.device,
+        )
+        work = Work(ctx, tuple(scales))
+        for scale in scales:
+            for name in config.models:
+                cell = cells[(name, scale)]
+                if cell.built is None and cell.skip_reason is None:
+                    _build(cell, config)
+                if cell.built is None:
+                    work.skipped.append((name, scale, cell.skip_reason or ""))
+                    continue
+                if (name, scale) not in done:
+                    done[(name, scale)] = _done(store, spec.name, protocol, cell.built, scale)
+                if config.force or not all(
+                    (sha, m.name, m.version) in done[(name, scale)] for m in specs
+                ):
+                    work.todo.setdefault(scale, []).append((name, cell.built))
+                else:
+                    summary.reused += 1
+        yield work
 
 
-def _is_done(store: Store, ctx: _ImageContext, built: BuiltModel, scale: int) -> bool:
-    done = store.done(
+def _done(
+    store: Store, dataset: str, protocol: Protocol, built: BuiltModel, scale: int
+) -> set[tuple[str, str, int]]:
+    """(image_sha256, metric, metric_version) stored ok for this model cell, in its dtype."""
+    return store.done(
         model=built.name,
         model_version=built.version,
         weights_sha256=built.weights_sha256,
-        dataset=ctx.dataset,
+        dataset=dataset,
         scale=scale,
-        protocol=ctx.protocol.name,
-        protocol_version=ctx.protocol.version,
+        protocol=protocol.name,
+        protocol_version=protocol.version,
+        dtype=str(model_dtype(built.module)).removeprefix("torch."),
     )
-    return all((ctx.sha, m.name, m.version) in done for m in ctx.specs)
-
-
-def _score(
-    prepared: Prepared, specs: list[MetricSpec]
-) -> tuple[dict[str, float], dict[str, tuple[str, str]]]:
-    """Each metric on its view of `prepared`: values, and (status, error) of the others.
-
-    A metric whose weights are missing is skipped (it says how to get them); any other
-    exception fails only that metric's rows.
-    """
-    values: dict[str, float] = {}
-    errors: dict[str, tuple[str, str]] = {}
-    for spec in specs:
-        try:
-            values[spec.name] = float(metrics.get(spec.name)(*prepared.view(spec.space))[0])
-        except WeightsError as exc:
-            errors[spec.name] = ("skipped", f"{spec.name} unavailable: {exc}")
-        except Exception as exc:
-            errors[spec.name] = ("failed", f"{type(exc).__name__}: {exc}")
-    return values, errors
-
-
-def _fail(
-    ctx: _ImageContext,
-    name: str,
-    built: BuiltModel,
-    scale: int,
-    exc: BaseException,
-    store: Store,
-    summary: RunSummary,
-) -> None:
-    message = f"{type(exc).__name__}: {exc}"
-    store.write(ctx.rows(name, built, scale, error=message))
-    where = f"{name} {ctx.dataset}/{ctx.ref.image_id} x{scale}"
-    summary.failures.append(f"{where}: {message}")
-    print(f"srbench: failed {where}: {message}", file=sys.stderr)

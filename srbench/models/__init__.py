@@ -11,6 +11,7 @@ from torch import nn
 
 from srbench.errors import ConfigError, ModelError
 from srbench.registry import models
+from srbench.weights import load_checkpoint, load_into, select_weights
 
 __all__ = ["BuiltModel", "build_model", "model_version", "supported_scales"]
 
@@ -42,8 +43,15 @@ def model_version(cls: type) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
-def build_model(name: str, *, scale: int, device: str = "cpu") -> BuiltModel:
-    """Instantiate registered model `name` for `scale` in eval mode on `device`."""
+def build_model(
+    name: str, *, scale: int, device: str = "cpu", weights: str | None = None
+) -> BuiltModel:
+    """Instantiate registered model `name` for `scale` in eval mode on `device`.
+
+    A model that declares a `weights` enum gets checkpoint `weights` (a tag) or the default
+    for `scale`, loaded from the local cache with its SHA-256 checked; a missing file raises
+    `WeightsError` saying how to get it. Nothing is downloaded here.
+    """
     cls = models.get(name)
     scales = supported_scales(cls)
     if scales is not None and scale not in scales:
@@ -51,8 +59,18 @@ def build_model(name: str, *, scale: int, device: str = "cpu") -> BuiltModel:
             f"model {name!r} supports scales {list(scales)}, not {scale}",
             hint=f"use --scales {','.join(map(str, scales))}",
         )
+    entry = select_weights(name, cls, scale, weights)
+    state, sha256 = load_checkpoint(name, entry) if entry is not None else ({}, "")
     try:
-        module = cls(scale=scale)
+        module = cls(scale=scale, **(entry.options if entry is not None else {}))
     except Exception as exc:
         raise ModelError(f"model {name!r} failed to build at x{scale}: {exc}") from exc
-    return BuiltModel(name=name, module=module.eval().to(device), version=model_version(cls))
+    if entry is not None:
+        load_into(module, state, what=f"weights {name}.{entry.tag} x{scale}")
+    return BuiltModel(
+        name=name,
+        module=module.eval().to(device),
+        version=model_version(cls),
+        weights_tag=entry.tag if entry is not None else "",
+        weights_sha256=sha256,
+    )

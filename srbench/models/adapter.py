@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from srbench.errors import ModelError
+from srbench.models.tiling import tiled_forward
 from srbench.protocol.color import rgb_to_ycbcr, ycbcr_to_rgb
 from srbench.protocol.imresize import imresize
 from srbench.specs import ModelIO
@@ -34,12 +35,22 @@ def _device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def upscale(model: nn.Module, lr: Tensor, scale: int, *, name: str = "model") -> Tensor:
-    """Run `model` on an LR batch (N, C, h, w), C in {1, 3}, 0-255; return float64 SR 0-255.
+def upscale(
+    model: nn.Module,
+    lr: Tensor,
+    scale: int,
+    *,
+    name: str = "model",
+    tile: int | None = None,
+    tile_overlap: int = 16,
+) -> Tensor:
+    """Run `model` on an LR batch (N, C, h, w), C in {1, 3}, 0-255; return float64 SR 0-255
+    on the device of `lr`.
 
     Gray images (C = 1) go to an RGB model as three equal channels, and its output comes back
     as the mean of its channels; a Y model sees the raw intensity. For colour images a Y model
     gets MATLAB Y, and Cb/Cr of the output are the bicubic upscaled Cb/Cr of the LR.
+    With `tile`, the network runs on overlapping tiles of `tile` LR pixels (see `tiling`).
     """
     io = model_io(model)
     x = lr.double()
@@ -55,11 +66,24 @@ def upscale(model: nn.Module, lr: Tensor, scale: int, *, name: str = "model") ->
     if io.upsampled_input:
         inp = imresize(inp, scale)
     dtype = model_dtype(model)
+    x_in = inp.to(_device(model), dtype) * (io.value_range / 255.0)
     with torch.inference_mode():
-        out = model(inp.to(_device(model), dtype) * (io.value_range / 255.0))
+        if tile is None:
+            out = model(x_in)
+        else:
+            ratio = scale if io.upsampled_input else 1  # tiles are counted in LR pixels
+            out = tiled_forward(
+                model,
+                x_in,
+                tile=tile * ratio,
+                overlap=tile_overlap * ratio,
+                factor=1 if io.upsampled_input else scale,
+            )
     if not isinstance(out, Tensor):
         raise ModelError(f"{name} returned {type(out).__name__}, not a Tensor")
-    out = out.detach().to("cpu", torch.float64) * (255.0 / io.value_range)
+    out = out.detach().to(lr.device, torch.float64)  # on the caller's device
+    if io.value_range != 255.0:
+        out = out * (255.0 / io.value_range)
     want = (n, inp.shape[1], h * scale, w * scale)
     if tuple(out.shape) != want:
         raise ModelError(

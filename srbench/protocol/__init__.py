@@ -33,7 +33,7 @@ __all__ = [
 
 def quantize(img: Tensor) -> Tensor:
     """Clamp to [0, 255] and round half away from zero to uint8, as MATLAB's uint8() does."""
-    return torch.floor(img.double().clamp(0, 255) + 0.5).to(torch.uint8)
+    return img.double().clamp(0, 255).add_(0.5).floor_().to(torch.uint8)  # clamp copies
 
 
 @dataclass(frozen=True)

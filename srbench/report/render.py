@@ -56,18 +56,21 @@ def _latex(wide: WideTable, caption: str, notes: list[str]) -> str:
     for dataset, scale in wide.columns:
         groups.setdefault(dataset, []).append(scale)
     spec = "l" + "".join(" " + "c" * len(scales) for scales in groups.values())
+    spec += " " + "r" * len(wide.extras) if wide.extras else ""
     top = ["Method"]
     rules, first = [], 2
     for dataset, scales in groups.items():
         top.append(f"\\multicolumn{{{len(scales)}}}{{c}}{{{_latex_escape(dataset)}}}")
         rules.append(f"\\cmidrule(lr){{{first}-{first + len(scales) - 1}}}")
         first += len(scales)
+    top += [_latex_escape(extra) for extra in wide.extras]
     lines = [
         f"\\begin{{tabular}}{{{spec}}}",
         "\\toprule",
         " & ".join(top) + " \\\\",
         "".join(rules),
-        " & ".join(["", *(f"$\\times{s}$" for _, s in wide.columns)]) + " \\\\",
+        " & ".join(["", *(f"$\\times{s}$" for _, s in wide.columns), *([""] * len(wide.extras))])
+        + " \\\\",
         "\\midrule",
     ]
     for row in wide.rows:
@@ -76,7 +79,8 @@ def _latex(wide: WideTable, caption: str, notes: list[str]) -> str:
         if row.published:
             label = f"\\textit{{{label}}}"
             cells = [f"\\textit{{{c}}}" if c else c for c in cells]
-        lines.append(" & ".join([label, *cells]) + " \\\\")
+        extras = [row.extras.get(e, "") for e in wide.extras]
+        lines.append(" & ".join([label, *cells, *extras]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}", f"% {caption}"]
     lines += [f"% {_latex_escape(n)}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -102,9 +106,14 @@ def render(table: pd.DataFrame, fmt: str, *, per_image: bool = False) -> str:
     caption = footnote(table)
     if fmt == "latex":
         return _latex(wide, caption, wide.notes)
-    headers = ["model", *(f"{d} x{s}" for d, s in wide.columns)]
+    headers = ["model", *(f"{d} x{s}" for d, s in wide.columns), *wide.extras]
     body = [
-        [row.label, *(_cell(wide, row.cells, c, fmt) for c in wide.columns)] for row in wide.rows
+        [
+            row.label,
+            *(_cell(wide, row.cells, c, fmt) for c in wide.columns),
+            *(row.extras.get(e, "") for e in wide.extras),
+        ]
+        for row in wide.rows
     ]
     style = "github" if fmt == "markdown" else "simple"
     text = tabulate(body, headers=headers, tablefmt=style, disable_numparse=True)
@@ -115,7 +124,8 @@ def render(table: pd.DataFrame, fmt: str, *, per_image: bool = False) -> str:
 
 def _long(table: pd.DataFrame, fmt: str) -> str:
     shown = table.assign(protocol=table["protocol"] + "@" + table["protocol_version"].astype(str))
-    shown = shown.drop(columns=[c for c in ("protocol_version", "weights_tag") if c in table])
+    hidden = ("protocol_version", "weights_tag", "weights_sha256")
+    shown = shown.drop(columns=[c for c in hidden if c in table])
     if "error" in shown and not shown["error"].astype(bool).any():
         shown = shown.drop(columns="error")
 

@@ -9,10 +9,18 @@ import pandas as pd
 
 from srbench.errors import ConfigError, StoreError
 
-CELL = ["model", "weights_tag", "dataset", "scale", "protocol", "protocol_version"]
+CELL = [
+    "model",
+    "weights_tag",
+    "weights_sha256",
+    "dataset",
+    "scale",
+    "protocol",
+    "protocol_version",
+]
 DATASET_ORDER = {"Set5": 0, "Set14": 1, "B100": 2, "Urban100": 3}
 
-__all__ = ["load_published", "per_image_table", "protocol_keys", "summary_table"]
+__all__ = ["load_published", "per_image_table", "protocol_keys", "summary_table", "with_costs"]
 
 
 def load_published() -> pd.DataFrame:
@@ -161,3 +169,23 @@ def _ordered(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         ["model", "weights_tag", "_order", "dataset", "scale", *keys[4:]]
     )
     return table.drop(columns="_order").reset_index(drop=True)
+
+
+def with_costs(table: pd.DataFrame, complexity: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
+    """Add each row's newest parameters/MACs (with the input they are stated for) and
+    forward latency (median, p90, device, threads, input) from the store's cost tables."""
+    key = ["model", "weights_sha256", "scale"]
+    if not complexity.empty:
+        cost = complexity.sort_values("created_at").drop_duplicates(key, keep="last")
+        cost = cost[[*key, "params", "macs", "input_shape"]].rename(
+            columns={"input_shape": "macs_input"}
+        )
+        table = table.merge(cost, on=key, how="left")
+    if not timing.empty:
+        latest = timing.sort_values("created_at").drop_duplicates(key, keep="last")
+        latest = latest.assign(
+            timing_input=latest["lr_h"].astype(str) + "x" + latest["lr_w"].astype(str)
+        )
+        latest = latest[[*key, "median_ms", "p90_ms", "device", "threads", "timing_input"]]
+        table = table.merge(latest.rename(columns={"device": "timing_device"}), on=key, how="left")
+    return table

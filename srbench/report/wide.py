@@ -39,6 +39,7 @@ class WideRow:
     label: str
     published: bool
     cells: dict[tuple[str, int], dict[str, Cell]] = field(default_factory=dict)
+    extras: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class WideTable:
     metrics: list[str]
     rows: list[WideRow]
     notes: list[str]
+    extras: list[str] = field(default_factory=list)
 
 
 def _label(model: str, tag: str) -> str:
@@ -97,10 +99,30 @@ def wide_table(
                 notes.append(
                     f"{where}: {rec.n_failed} image(s) failed; mean over the other {rec.n_images}"
                 )
+        row.extras = _cost_columns(group)
         rows.append(row)
         if published and ref.cells:
             rows.append(ref)
     for column in columns:
         for metric in metrics:
             _mark(rows, column, metric)
-    return WideTable(columns=columns, metrics=metrics, rows=rows, notes=notes)
+    extras = list(dict.fromkeys(k for r in rows for k in r.extras))
+    if "ms x2" in extras or any(k.startswith("ms x") for k in extras):
+        timed = summary.dropna(subset=["median_ms"]).iloc[0]
+        notes.append(
+            f"ms: median forward latency on {timed.timing_device} ({timed.threads} threads), "
+            f"LR {timed.timing_input}; Params at the smallest scale shown"
+        )
+    return WideTable(columns=columns, metrics=metrics, rows=rows, notes=notes, extras=extras)
+
+
+def _cost_columns(group: pd.DataFrame) -> dict[str, str]:
+    """'Params (M)' and 'ms x<s>' for a model's rows, where the store has them."""
+    extras: dict[str, str] = {}
+    if "params" in group and group["params"].notna().any():
+        first = group.dropna(subset=["params"]).sort_values("scale").iloc[0]
+        extras["Params (M)"] = f"{first.params / 1e6:.3f}"
+    if "median_ms" in group:
+        for scale, rows in group.dropna(subset=["median_ms"]).groupby("scale"):
+            extras[f"ms x{scale}"] = f"{rows['median_ms'].iloc[0]:.1f}"
+    return extras

@@ -32,6 +32,21 @@ CREATE TABLE IF NOT EXISTS result (
             protocol, protocol_version, metric, metric_version)
 );
 CREATE INDEX IF NOT EXISTS result_cell ON result (model, dataset, scale, protocol);
+CREATE TABLE IF NOT EXISTS timing (
+    run_id TEXT NOT NULL REFERENCES run(run_id), model TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL, scale INTEGER NOT NULL, device TEXT NOT NULL,
+    dtype TEXT NOT NULL, lr_h INTEGER NOT NULL, lr_w INTEGER NOT NULL, batch INTEGER NOT NULL,
+    timer TEXT NOT NULL, warmup INTEGER NOT NULL, repeats INTEGER NOT NULL,
+    median_ms REAL NOT NULL, p90_ms REAL NOT NULL, min_ms REAL NOT NULL, mean_ms REAL NOT NULL,
+    std_ms REAL NOT NULL, peak_mem_bytes INTEGER, threads INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS complexity (
+    run_id TEXT NOT NULL REFERENCES run(run_id), model TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL, scale INTEGER NOT NULL, params INTEGER NOT NULL,
+    macs INTEGER NOT NULL, flops INTEGER NOT NULL, input_shape TEXT NOT NULL,
+    flops_convention TEXT NOT NULL, counter TEXT NOT NULL, created_at TEXT NOT NULL
+);
 """
 
 

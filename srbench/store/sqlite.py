@@ -79,6 +79,9 @@ class Store:
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 60000")
             self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a commit is not fsynced (3.8 ms -> 0.05 ms here); a killed process
+            # still loses nothing committed, only a power cut can lose the last commits.
+            self._db.execute("PRAGMA synchronous = NORMAL")
             self._check_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -99,8 +102,6 @@ class Store:
                     f"this srbench reads schema {SCHEMA_VERSION})",
                     hint="upgrade srbench, or use another --out",
                 )
-            if found == SCHEMA_VERSION:
-                return
         elif tables:
             raise StoreError(f"{self.path} is an SQLite file but not an srbench store")
         with self._db:
@@ -168,14 +169,27 @@ class Store:
         scale: int,
         protocol: str,
         protocol_version: int,
+        dtype: str | None = None,
     ) -> set[tuple[str, str, int]]:
-        """(image_sha256, metric, metric_version) already stored with status ok for this cell."""
-        rows = self._db.execute(
+        """(image_sha256, metric, metric_version) already stored with status ok for this cell
+        (computed in `dtype`, when given)."""
+        query = (
             "SELECT image_sha256, metric, metric_version FROM result WHERE status='ok' AND "
             "model=? AND model_version=? AND weights_sha256=? AND dataset=? AND scale=? AND "
-            "protocol=? AND protocol_version=?",
-            (model, model_version, weights_sha256, dataset, scale, protocol, protocol_version),
+            "protocol=? AND protocol_version=?"
         )
+        args: tuple[object, ...] = (
+            model,
+            model_version,
+            weights_sha256,
+            dataset,
+            scale,
+            protocol,
+            protocol_version,
+        )
+        if dtype is not None:
+            query, args = query + " AND dtype=?", (*args, dtype)
+        rows = self._db.execute(query, args)
         return {(r[0], r[1], int(r[2])) for r in rows}
 
     def write(self, rows: Iterable[ResultRow]) -> None:
@@ -186,6 +200,24 @@ class Store:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(f"INSERT OR REPLACE INTO result ({cols}) VALUES ({marks})", values)
+
+    def write_table(self, table: str, run_id: str, row: Mapping[str, object]) -> None:
+        """Append one row to the `timing` or `complexity` table for `run_id`."""
+        if table not in ("timing", "complexity"):
+            raise StoreError(f"no table {table!r} in the results store")
+        record = {"run_id": run_id, **row}
+        cols = ", ".join(record)
+        marks = ", ".join("?" for _ in record)
+        with self._db:
+            self._db.execute(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(record.values())
+            )
+
+    def table(self, table: str) -> pd.DataFrame:
+        """Every row of the `timing` or `complexity` table, oldest first."""
+        if table not in ("timing", "complexity"):
+            raise StoreError(f"no table {table!r} in the results store")
+        return pd.read_sql_query(f"SELECT * FROM {table} ORDER BY created_at", self._db)
 
     def results(self) -> pd.DataFrame:
         """Every result row joined with its run's device name and torch version."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from srbench.errors import SrbenchError
-from srbench.models import build_model, supported_scales
+from srbench.errors import WeightsError
+from srbench.models import supported_scales
 from srbench.models.adapter import upscale
 from srbench.registry import metrics, models
 
@@ -15,15 +15,15 @@ MODELS = [name for name in models.names() if not name.startswith("test-")]
 
 @pytest.mark.parametrize("name", MODELS)
 def test_model_contract(name: str) -> None:
+    """Every architecture, freshly initialised (no weights needed): sizes, channels, finite."""
+    cls = models.get(name)
     lr = torch.randint(0, 256, (1, 3, 13, 11), dtype=torch.uint8)
     gray = lr[:, :1]
-    for scale in supported_scales(models.get(name)) or (2, 3, 4):
-        try:
-            built = build_model(name, scale=scale)
-        except SrbenchError as exc:  # e.g. weights not available offline
-            pytest.skip(f"{name} x{scale} cannot be built here: {exc}")
+    torch.manual_seed(0)
+    for scale in supported_scales(cls) or (2, 3, 4):
+        module = cls(scale=scale).eval()
         for img in (lr, gray):
-            out = upscale(built.module, img, scale, name=name)
+            out = upscale(module, img, scale, name=name)
             assert out.shape == (1, img.shape[1], 13 * scale, 11 * scale)
             assert torch.isfinite(out).all() and out.dtype == torch.float64
 
@@ -40,7 +40,10 @@ def test_metric_contract(name: str) -> None:
     elif spec.space == "rgb_pm1":
         hr = hr * 2 - 1
     sr = hr.flip(-1)
-    values = fn(sr, hr)
+    try:
+        values = fn(sr, hr)
+    except WeightsError as exc:  # e.g. LPIPS without its backbone in the cache
+        pytest.skip(f"metric {name} is unavailable here: {exc}")
     assert values.shape == (2,)
     both = torch.stack([fn(sr[i : i + 1], hr[i : i + 1])[0] for i in range(2)])
     torch.testing.assert_close(values, both.to(values.dtype))

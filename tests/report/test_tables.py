@@ -18,6 +18,7 @@ def _rows(spec: list[tuple]) -> pd.DataFrame:
             {
                 "model": model,
                 "weights_tag": "",
+                "weights_sha256": "",
                 "dataset": dataset,
                 "scale": scale,
                 "protocol": protocol.split("@")[0],

@@ -22,6 +22,7 @@ def _summary(values: dict[str, float]) -> pd.DataFrame:
                 {
                     "model": model,
                     "weights_tag": "",
+                    "weights_sha256": "",
                     "dataset": "Set5",
                     "scale": 2,
                     "protocol": "paper",

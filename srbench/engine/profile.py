@@ -1,0 +1,93 @@
+"""Per (model, scale): parameters, MACs/FLOPs at a stated input, and forward latency.
+
+The cost input is the LR of a 1280×720 output (the "720p" convention of SR papers),
+recorded with every row. Latency times the network's own forward on a device-resident
+input (no I/O, no host↔device copies, no protocol work) with warm-up excluded: CUDA events
+plus synchronise on CUDA, `perf_counter` on CPU with the thread count recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from srbench.engine.complexity import count_flops, model_input_shape
+from srbench.engine.timing import timer_for
+from srbench.models import BuiltModel
+from srbench.models.adapter import model_dtype
+from srbench.store.sqlite import utc_now
+
+TimingMode = Literal["off", "quick", "full"]
+TIMING_MODES: tuple[str, ...] = ("off", "quick", "full")
+
+COST_OUTPUT = (720, 1280)  # (H, W) of the output the MAC count is stated for
+
+# quick: a small input and few repeats, for every run; full: the stated input, more repeats.
+PLANS = {"quick": ((96, 96), 1, 5), "full": (None, 3, 10)}
+
+__all__ = ["COST_OUTPUT", "TIMING_MODES", "TimingMode", "cost_lr_size", "profile"]
+
+
+def cost_lr_size(scale: int) -> tuple[int, int]:
+    """LR (h, w) whose output is about 1280×720 at `scale` (rounded to whole pixels)."""
+    return round(COST_OUTPUT[0] / scale), round(COST_OUTPUT[1] / scale)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Store rows for one built model at one scale: complexity and (optionally) timing."""
+
+    complexity: dict[str, object]
+    timing: dict[str, object] | None
+
+
+def profile(built: BuiltModel, scale: int, mode: TimingMode, device: str) -> Profile:
+    """Count the cost of `built` at `scale` and, unless `mode` is off, time its forward."""
+    module = built.module
+    cost_shape = model_input_shape(module, cost_lr_size(scale), scale)
+    cost = count_flops(module, cost_shape)
+    complexity = {
+        "model": built.name,
+        "weights_sha256": built.weights_sha256,
+        "scale": scale,
+        "params": cost.params,
+        "macs": cost.macs,
+        "flops": cost.flops,
+        "input_shape": "x".join(map(str, cost.input_shape)),
+        "flops_convention": cost.flops_convention,
+        "counter": cost.counter,
+        "created_at": utc_now(),
+    }
+    if mode == "off":
+        return Profile(complexity, None)
+    size, warmup, repeats = PLANS[mode]
+    shape = model_input_shape(module, size or cost_lr_size(scale), scale)
+    dtype = model_dtype(module)
+    gen = torch.Generator().manual_seed(0)
+    inp = torch.rand(shape, generator=gen, dtype=torch.float64).to(device=device, dtype=dtype)
+    with torch.inference_mode():
+        stats = timer_for(device).measure(lambda: module(inp), warmup=warmup, repeats=repeats)
+    timing = {
+        "model": built.name,
+        "weights_sha256": built.weights_sha256,
+        "scale": scale,
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "lr_h": shape[-2],
+        "lr_w": shape[-1],
+        "batch": shape[0],
+        "timer": stats.timer,
+        "warmup": stats.warmup,
+        "repeats": stats.repeats,
+        "median_ms": stats.median_ms,
+        "p90_ms": stats.p90_ms,
+        "min_ms": stats.min_ms,
+        "mean_ms": stats.mean_ms,
+        "std_ms": stats.std_ms,
+        "peak_mem_bytes": stats.peak_mem_bytes,
+        "threads": torch.get_num_threads(),
+        "created_at": utc_now(),
+    }
+    return Profile(complexity, timing)
