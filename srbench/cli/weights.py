@@ -149,6 +149,7 @@ def import_(path: Path, allow_classes: tuple[str, ...], out: Path | None) -> Non
     import torch
 
     from srbench.data.io import sha256_file
+    from srbench.metrics.lpips import import_backbone, is_backbone_file
     from srbench.weights import by_digest, cache_path, install
     from srbench.weights.load import convert, sniff_format
 
@@ -157,6 +158,9 @@ def import_(path: Path, allow_classes: tuple[str, ...], out: Path | None) -> Non
         click.echo(f"{path}: state dict written to {out}")
         return
     digest = sha256_file(path)
+    if is_backbone_file(digest):  # the LPIPS metric's AlexNet backbone
+        click.echo(f"lpips: {import_backbone(path)}")
+        return
     known = by_digest(digest)
     if not known:
         raise WeightsError(

@@ -70,3 +70,17 @@ def test_import_refuses_another_file(tmp_path: Path) -> None:
     torch.save({"features.0.weight": torch.zeros(1)}, other)
     with pytest.raises(WeightsError, match=r"is neither alexnet_features\.pt"):
         import_backbone(other)
+
+
+def test_weights_import_puts_the_backbone_where_lpips_reads_it(weights_root: Path) -> None:
+    from click.testing import CliRunner
+
+    from srbench.cli import main
+
+    result = CliRunner().invoke(
+        main, ["weights", "import", str(weights_root / "lpips" / "alexnet_features.pt")]
+    )
+    assert result.exit_code == 0, result.output
+    assert lpips_module.backbone_path().is_file()
+    x = torch.zeros(1, 3, 32, 32, dtype=torch.float64)
+    assert lpips(x, x).item() == 0.0
