@@ -31,10 +31,22 @@ class Image:
 
 @dataclass
 class PathResult:
-    """Seconds per (dataset, scale) cell and the per-image scores of one path."""
+    """Wall and CPU seconds per (dataset, scale) cell and the per-image scores of one path."""
 
     seconds: dict[tuple[str, int], float] = field(default_factory=dict)
+    cpu: dict[tuple[str, int], float] = field(default_factory=dict)
     values: Values = field(default_factory=dict)
+
+    def add(self, cell: tuple[str, int], start: tuple[float, float]) -> None:
+        """Add the wall and CPU time since `start` (a `clocks()` reading) to `cell`."""
+        wall, cpu = clocks()
+        self.seconds[cell] = self.seconds.get(cell, 0.0) + wall - start[0]
+        self.cpu[cell] = self.cpu.get(cell, 0.0) + cpu - start[1]
+
+
+def clocks() -> tuple[float, float]:
+    """(wall, this process's CPU time over all its threads) in seconds."""
+    return time.perf_counter(), time.process_time()
 
 
 def missing() -> list[str]:
@@ -42,17 +54,17 @@ def missing() -> list[str]:
     return [name for name in ("basicsr", "pyiqa") if importlib.util.find_spec(name) is None]
 
 
-def decode(paths: list[tuple[str, str, Path]]) -> tuple[list[Image], dict[str, float]]:
-    """Decode every image once (the floor); seconds per dataset."""
+def decode(paths: list[tuple[str, str, Path]]) -> tuple[list[Image], PathResult]:
+    """Decode every image once (the floor); times per dataset, as cells (dataset, 0)."""
     from srbench.data.io import read_image
 
-    images, seconds = [], {}
+    images, result = [], PathResult()
     for dataset, image_id, path in paths:
-        start = time.perf_counter()
+        start = clocks()
         pixels = read_image(path).permute(1, 2, 0).numpy()
-        seconds[dataset] = seconds.get(dataset, 0.0) + time.perf_counter() - start
+        result.add((dataset, 0), start)
         images.append(Image(dataset, image_id, pixels[..., 0] if pixels.shape[-1] == 1 else pixels))
-    return images, seconds
+    return images, result
 
 
 def _modcrop(img: np.ndarray, scale: int) -> np.ndarray:
@@ -80,15 +92,14 @@ def basicsr_path(images: list[Image], scales: tuple[int, ...]) -> tuple[PathResu
     result, srs = PathResult(), {}
     for scale in scales:
         for img in images:
-            start = time.perf_counter()
+            start = clocks()
             hr = _modcrop(img.pixels, scale)
             lr = _to_uint8(imresize(hr / 255.0, 1 / scale) * 255.0)
             sr = _to_uint8(imresize(lr / 255.0, scale) * 255.0)
             bgr_sr, bgr_hr = (sr[..., ::-1], hr[..., ::-1]) if sr.ndim == 3 else (sr, hr)
             psnr = calculate_psnr(bgr_sr, bgr_hr, crop_border=scale, test_y_channel=True)
             ssim = calculate_ssim(bgr_sr, bgr_hr, crop_border=scale, test_y_channel=True)
-            cell = (img.dataset, scale)
-            result.seconds[cell] = result.seconds.get(cell, 0.0) + time.perf_counter() - start
+            result.add((img.dataset, scale), start)
             result.values[(img.dataset, scale, img.image_id)] = (float(psnr), float(ssim))
             srs[(img.dataset, scale, img.image_id)] = (sr, hr)
     return result, srs
@@ -116,11 +127,10 @@ def pyiqa_path(srs: dict, scales: tuple[int, ...]) -> PathResult:
     }
     result = PathResult()
     for (dataset, scale, image_id), (sr, hr) in srs.items():
-        start = time.perf_counter()
+        start = clocks()
         x, y = _tensor01(sr), _tensor01(hr)
         psnr, ssim = (float(metric(x, y)) for metric in metrics[scale])
-        cell = (dataset, scale)
-        result.seconds[cell] = result.seconds.get(cell, 0.0) + time.perf_counter() - start
+        result.add((dataset, scale), start)
         result.values[(dataset, scale, image_id)] = (psnr, ssim)
     return result
 

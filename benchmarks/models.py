@@ -2,15 +2,16 @@
 
 Usage:
   python benchmarks/models.py --data-root DIR [--dataset Urban100] [--scale 4] [--images 10]
-      [--models edsr-baseline,drn-s] [--json PATH]
+      [--models edsr-baseline,drn-s] [--device cuda] [--batch 4] [--dtype float16] [--json PATH]
 
 For each model, on the first `--images` images of the dataset at `--scale`, `srbench run`
 (in-process, `--timing off`) with only that model:
 - cold: on an empty LR cache (the first model on the data);
 - warm: after bicubic has run on the data (LR cache filled): the second model on
   already-evaluated data.
-The network's forward calls inside the run are timed (the module's `forward`, on CPU,
-where a call returns when its work is done), so overhead = (cell - forward) / cell is
+The network's forward calls inside the run are timed (the module's `forward`: wall time on
+CPU, where a call returns when its work is done; GPU time between CUDA events on CUDA, so
+forward / cell is how busy the GPU was), so overhead = (cell - forward) / cell is
 measured in the same run under the same load. The forward is also timed alone (the same
 LR images, already converted to the network's input, under `torch.inference_mode()`) to
 show how much the harness's threads slow the forward itself. A cell excludes the
@@ -49,7 +50,21 @@ from srbench.registry import models as model_registry  # noqa: E402
 from srbench.store.sqlite import cpu_name  # noqa: E402
 
 MODELS = {"edsr-baseline": "edsr-baseline", "drn-s": "drn-gs"}  # DRN-GS's default preset is s
-FORWARD_S = [0.0]  # seconds spent in the timed networks' forward calls
+FORWARD_S = [0.0]  # seconds spent in the timed networks' forward calls (CPU)
+CUDA_EVENTS: list[tuple[torch.cuda.Event, torch.cuda.Event]] = []  # (start, end) per call
+
+
+def _forward_seconds() -> float:
+    """Time in forward calls since the last reset: wall time on CPU, GPU time on CUDA."""
+    if CUDA_EVENTS:
+        torch.cuda.synchronize()
+        return FORWARD_S[0] + sum(a.elapsed_time(b) for a, b in CUDA_EVENTS) / 1000
+    return FORWARD_S[0]
+
+
+def _reset() -> None:
+    FORWARD_S[0] = 0.0
+    CUDA_EVENTS.clear()
 
 
 def _timed_untrained(name: str) -> str:
@@ -57,6 +72,13 @@ def _timed_untrained(name: str) -> str:
     cls = model_registry.get(name)
 
     def forward(self: torch.nn.Module, lr: Tensor) -> Tensor:
+        if lr.is_cuda:  # the GPU's own time: events around the kernels, read at the end
+            events = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+            events[0].record()
+            out = cls.forward(self, lr)
+            events[1].record()
+            CUDA_EVENTS.append(events)
+            return out
         start = time.perf_counter()
         out = cls.forward(self, lr)
         FORWARD_S[0] += time.perf_counter() - start
@@ -89,7 +111,7 @@ def _cell(model: str, args: argparse.Namespace, root: Path, home: Path, out: Pat
         profiled.append(time.perf_counter() - start)
 
     engine._profile_cells = timed  # type: ignore[assignment]
-    FORWARD_S[0] = 0.0
+    _reset()
     config = RunConfig(
         models=(model,),
         datasets=(args.dataset,),
@@ -97,6 +119,9 @@ def _cell(model: str, args: argparse.Namespace, root: Path, home: Path, out: Pat
         out=out,
         data_root=root,
         timing="off",
+        device=args.device,
+        batch=args.batch,
+        dtype=args.dtype,
     )
     try:
         start = time.perf_counter()
@@ -106,22 +131,24 @@ def _cell(model: str, args: argparse.Namespace, root: Path, home: Path, out: Pat
         engine._profile_cells = profile_cells  # type: ignore[assignment]
     if not summary.ok or summary.computed == 0:
         raise SystemExit(f"{model}: the run failed: {summary.failures or summary.skipped}")
-    return wall - sum(profiled), FORWARD_S[0]
+    return wall - sum(profiled), _forward_seconds()
 
 
 def _forward_alone(model: str, args: argparse.Namespace, root: Path) -> float:
     """The network alone on the same LR images, inputs prepared beforehand (RGB, 0-255)."""
-    module = build_model(model, scale=args.scale).module
+    module = build_model(model, scale=args.scale, device=args.device).module
+    dtype = getattr(torch, args.dtype) if args.dtype else torch.float32
+    module.to(dtype)
     inputs = []
     for ref in dataset_registry.get(args.dataset).images(root, args.scale):
         hr = PAPER.crop_hr(read_image(ref.path).unsqueeze(0), args.scale)
-        inputs.append(PAPER.make_lr(hr, args.scale).float())
+        inputs.append(PAPER.make_lr(hr, args.scale).to(args.device, dtype))
     with torch.inference_mode():
         module(inputs[0][..., :48, :48])  # warm-up
-        FORWARD_S[0] = 0.0
+        _reset()
         for x in inputs:
             module(x)
-    return FORWARD_S[0]
+        return _forward_seconds()
 
 
 def main() -> None:
@@ -132,6 +159,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--images", type=int, default=10)
     parser.add_argument("--models", default="edsr-baseline,drn-s")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--dtype", default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     keep_freed_memory()  # as `srbench run` does
@@ -144,6 +174,8 @@ def main() -> None:
         "cores": len(os.sched_getaffinity(0)),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "device": args.device,
+        "device_name": torch.cuda.get_device_name(args.device) if "cuda" in args.device else "",
         "load_average_before": os.getloadavg(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", *sys.argv]),

@@ -150,6 +150,8 @@ class Registry(Generic[T]):
                 )
             if existing is None:
                 self._entries[name] = Entry(name=name, origin=origin, target=target)
+            elif existing.target is None:  # decorator ran first: record where it is installed
+                existing.origin, existing.target = origin, target
 
     def add_factory(self, prefix: str, target: str) -> None:
         """Resolve `prefix:NAME` on first use by calling the lazy "module:attr" `target`

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 import pytest
@@ -47,6 +49,17 @@ def test_registered_through_entry_points(name: str, cls: type[nn.Module]) -> Non
     points = {ep.name: ep.value for ep in entry_points(group="srbench.models")}
     assert points[name] == f"{cls.__module__}:{cls.__qualname__}"
     assert models.get(name) is cls
+
+
+def test_importing_a_baseline_before_the_registry_reads_entry_points_is_no_clash() -> None:
+    code = (
+        "import baselines.srcnn\n"
+        "from srbench.registry import models\n"
+        "entry = next(e for e in models.entries() if e.name == 'srcnn')\n"
+        "print(entry.origin, entry.target, entry.obj is baselines.srcnn.SRCNN)"
+    )
+    out = subprocess.check_output([sys.executable, "-c", code], text=True).split()
+    assert out[-3:] == ["point)", "baselines.srcnn:SRCNN", "True"]
 
 
 @pytest.mark.parametrize("cls", [SRCNN, VDSR, EDSRBaseline])

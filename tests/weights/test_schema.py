@@ -26,11 +26,15 @@ PREFIX_ONLY = {("edsr", "div2k")}
 DATASET_NAMES = {"Set5", "Set14", "B100", "Urban100"}
 
 
+def _installed() -> list[str]:
+    """Models that come with srbench or an installed plugin (built-in table or entry point),
+    not those other tests register at run time."""
+    return [e.name for e in models.entries() if e.target is not None and e.error is None]
+
+
 def _enums() -> list[tuple[str, type[WeightsEnum]]]:
     found = []
-    for name in models.names():
-        if name.startswith("test-"):
-            continue
+    for name in _installed():
         enum = weights_enum(models.get(name))
         if enum is not None:
             found.append((name, enum))
@@ -76,8 +80,8 @@ def test_schema_of_every_weights_enum() -> None:
         for scale in scales:
             if enum.default(scale) is None:
                 problems.append(f"{name}: no default checkpoint for x{scale}")
-    for name in models.names():
-        if name.startswith("test-") or name in WEIGHT_FREE:
+    for name in _installed():
+        if name in WEIGHT_FREE:
             continue
         if weights_enum(models.get(name)) is None:
             problems.append(f"{name}: no weights enum and not documented as weight-free")
