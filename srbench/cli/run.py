@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from srbench.cli.options import IntList, NameList, State
+from srbench.cli.options import IntList, NameList, State, data_root_option, out_option
 from srbench.data.sets import resolve_data_root
 from srbench.engine.profile import TIMING_MODES
 from srbench.engine.run import MODEL_DTYPES, RunConfig
@@ -74,21 +74,8 @@ Examples:
     show_default=True,
     help="Comma-separated metrics.",
 )
-@click.option(
-    "--data-root",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_DATA_ROOT",
-    default=None,
-    help="Folder holding Set5/, Set14/, ... (env SRBENCH_DATA_ROOT).",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    envvar="SRBENCH_OUT",
-    default=Path("srbench-results"),
-    show_default=True,
-    help="Results directory holding the store (env SRBENCH_OUT).",
-)
+@data_root_option
+@out_option
 @click.option(
     "--protocol",
     default="paper",
