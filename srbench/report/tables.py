@@ -148,19 +148,32 @@ def _first_text(values: pd.Series) -> str:
 
 
 def _with_published(table: pd.DataFrame) -> pd.DataFrame:
+    """Published value and Δ per row. A published row naming a checkpoint (weights tag)
+    applies to that checkpoint only; one without a tag applies to any checkpoint of the
+    model; an exact tag match wins over an untagged row."""
     pub = load_published()
     pub = pub.assign(protocol_key=pub["protocol"])
     table = table.assign(
-        protocol_key=table["protocol"] + "@" + table["protocol_version"].astype(str)
+        protocol_key=table["protocol"] + "@" + table["protocol_version"].astype(str),
+        _row=range(len(table)),
     )
+    keys = ["model", "dataset", "scale", "protocol_key"]
     for metric in ("psnr", "ssim"):
         if metric not in table:
             continue
-        ref = pub[pub["metric"] == metric][["method", "dataset", "scale", "protocol_key", "value"]]
-        ref = ref.rename(columns={"method": "model", "value": f"{metric}_published"})
-        table = table.merge(ref, on=["model", "dataset", "scale", "protocol_key"], how="left")
+        ref = pub[pub["metric"] == metric][["method", "weights_tag", *keys[1:], "value"]]
+        ref = ref.rename(
+            columns={"method": "model", "weights_tag": "_tag", "value": f"{metric}_published"}
+        )
+        merged = table.merge(ref, on=keys, how="left")
+        tag = merged["_tag"].fillna("")
+        applies = (tag == "") | (tag == merged["weights_tag"])
+        merged.loc[~applies, f"{metric}_published"] = float("nan")
+        rank = (~applies).astype(int) * 2 + (tag == "").astype(int)  # exact, untagged, other
+        merged = merged.assign(_rank=rank).sort_values(["_row", "_rank"], kind="stable")
+        table = merged.drop_duplicates("_row").drop(columns=["_tag", "_rank"])
         table[f"{metric}_delta"] = table[metric] - table[f"{metric}_published"]
-    return table.drop(columns="protocol_key")
+    return table.drop(columns=["protocol_key", "_row"])
 
 
 def _ordered(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

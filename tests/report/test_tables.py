@@ -54,6 +54,17 @@ def test_dataset_score_is_the_mean_of_per_image_scores() -> None:
     assert row["psnr_delta"] == pytest.approx(32.0 - 33.66)
 
 
+def test_a_published_row_for_one_checkpoint_applies_to_that_checkpoint_only() -> None:
+    spec = [("srcnn", "Set5", 2, "a", "psnr", 36.5, OK, "srcnn-matlab@1", "1")]
+    tagged = _rows(spec)
+    other = tagged.assign(weights_tag="imagenet-915")
+    tagged["weights_tag"] = "imagenet-955"
+    assert summary_table(tagged).iloc[0]["psnr_published"] == 36.66
+    assert pd.isna(summary_table(other).iloc[0]["psnr_published"])
+    untagged = summary_table(_rows([("srcnn", "Set5", 2, "a", "psnr", 36.5, OK, P, "1")]))
+    assert untagged.iloc[0]["psnr_published"] == 36.66  # the paper's row fits any checkpoint
+
+
 def test_failed_images_are_counted_not_averaged() -> None:
     rows = _rows(
         [
