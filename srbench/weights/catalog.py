@@ -94,8 +94,11 @@ def select_weights(name: str, cls: type, scale: int, choice: str | None) -> Weig
     member = enum.select(name, scale, choice)
     if member is None:
         have = sorted({f"x{m.meta.scale}" for m in enum})
-        raise WeightsError(
-            f"model {name!r} has no known checkpoint for x{scale}",
-            hint=f"its checkpoints are for {', '.join(have)}; see `srbench weights list`",
+        hint = (
+            f"its checkpoints are for {', '.join(have)}; see `srbench weights list`"
+            if have
+            else f"none is released: train one with `srbench train --model {name}` and "
+            "evaluate the model it registers"
         )
+        raise WeightsError(f"model {name!r} has no known checkpoint for x{scale}", hint=hint)
     return member.meta

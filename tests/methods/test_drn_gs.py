@@ -88,8 +88,9 @@ def test_plugin_contract_through_the_adapter(scale: int) -> None:
 
 
 def test_untrained_drn_gs_is_skipped_not_scored() -> None:
-    with pytest.raises(WeightsError, match="no known checkpoint"):
+    with pytest.raises(WeightsError, match="no known checkpoint") as info:
         build_model("drn-gs", scale=4)
+    assert "srbench train --model drn-gs" in str(info.value.hint)
 
 
 def test_drn_dual_checkpoint_loads_into_drn_s_dual_networks(weights_root: Path) -> None:
