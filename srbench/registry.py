@@ -1,4 +1,4 @@
-"""One plugin registry mechanism for models, datasets, metrics, losses and protocols.
+"""One plugin registry mechanism for models, datasets, metrics, losses, protocols, executors.
 
 Sources, in order: built-ins (lazy "module:attr" table), Python entry points
 (`srbench.<kind>s` groups), `--plugin MODULE_OR_FILE`, and runtime decorator calls.
@@ -28,7 +28,9 @@ __all__ = [
     "Entry",
     "Registry",
     "datasets",
+    "executors",
     "load_plugin",
+    "loaded_plugins",
     "losses",
     "metrics",
     "models",
@@ -341,6 +343,23 @@ protocols: Registry[Any] = Registry(
 )
 
 
+executors: Registry[Any] = Registry(
+    "executor",
+    "srbench.executors",
+    {
+        "local": "srbench.executors.local:LocalExecutor",
+        "ray": "srbench.executors.ray_cluster:RayExecutor",
+    },
+)
+
+_loaded_plugins: list[str] = []
+
+
+def loaded_plugins() -> tuple[str, ...]:
+    """The `--plugin` specs imported in this process, so executors can load them on workers."""
+    return tuple(_loaded_plugins)
+
+
 def register_model(name: str, *, replace: bool = False) -> Callable[[T], T]:
     """Class decorator: register an `nn.Module` whose `__init__` takes keyword `scale`."""
     return models.register(name, replace=replace)  # type: ignore[no-any-return]
@@ -388,6 +407,7 @@ def load_plugin(spec: str) -> None:
         except Exception:
             del sys.modules[module_name]
             raise
+        _loaded_plugins.append(str(path.resolve()))
         return
     try:
         importlib.import_module(spec)
@@ -396,3 +416,5 @@ def load_plugin(spec: str) -> None:
             f"--plugin: cannot import {spec!r} ({exc})",
             hint="give an importable module name or the path of a .py file",
         ) from exc
+    if spec not in _loaded_plugins:
+        _loaded_plugins.append(spec)

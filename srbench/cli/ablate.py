@@ -14,7 +14,14 @@ from typing import Any
 
 import click
 
-from srbench.cli.options import IntList, NameList, State, parse_scales
+from srbench.cli.options import (
+    IntList,
+    NameList,
+    State,
+    executor_from_context,
+    executor_options,
+    parse_scales,
+)
 from srbench.cli.train import TRAIN_KEYS, shared_settings, train_options
 from srbench.errors import ConfigError
 
@@ -189,6 +196,7 @@ def _describe_data(data: Any) -> str:
     help="Also write the markdown report here.",
 )
 @train_options
+@executor_options
 @click.pass_obj
 def ablate(
     state: State,
@@ -246,11 +254,16 @@ def ablate(
     command = shlex.join(["srbench", *sys.argv[1:]])
     began = time.perf_counter()
     echo = click.echo if state.verbosity > 0 else (lambda _: None)
-    result = run_ablation(config, command=command, echo=echo)
+    with executor_from_context() as executor:
+        result = run_ablation(config, command=command, echo=echo, executor=executor)
     text = _markdown(result, config, command, settings)
     text += f"\nTotal wall time of the command: {time.perf_counter() - began:.0f} s.\n"
+    if result.failures:
+        text += "\nFailed (not in the tables):\n" + "".join(f"- {f}\n" for f in result.failures)
     (out / "ablation.md").write_text(text)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(text)
     click.echo(text)
+    if result.failures:
+        sys.exit(1)

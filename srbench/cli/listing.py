@@ -13,6 +13,7 @@ KINDS = {
     "metrics": registry.metrics,
     "losses": registry.losses,
     "protocols": registry.protocols,
+    "executors": registry.executors,
 }
 
 
@@ -25,7 +26,7 @@ Examples:
 )
 @click.argument("kind", type=click.Choice(list(KINDS)))
 def list_(kind: str) -> None:
-    """List registered models, datasets, metrics, losses or protocols."""
+    """List registered models, datasets, metrics, losses, protocols or executors."""
     rows = [(e.name, e.origin, e.description) for e in KINDS[kind].entries()]
     if not rows:
         click.echo(f"no {kind} registered")

@@ -14,12 +14,16 @@ from srbench.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from srbench.executors import Executor
+
 __all__ = [
     "IntList",
     "NameList",
     "State",
     "StoreTables",
     "data_root_option",
+    "executor_from_context",
+    "executor_options",
     "filter_options",
     "out_option",
     "parse_scales",
@@ -99,6 +103,89 @@ def data_root_option(func: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Folder holding Set5/, Set14/, ... (env SRBENCH_DATA_ROOT).",
     )(func)
+
+
+_EXECUTOR_META = "srbench.executor"
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta.setdefault(_EXECUTOR_META, {})[param.name] = value
+    return value
+
+
+def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--executor` and its settings; read them back with `executor_from_context()`."""
+    options = [
+        click.option(
+            "--executor",
+            expose_value=False,
+            callback=_remember,
+            default="local",
+            show_default=True,
+            help="Where the cells run: local, ray, or a plugin's executor (`srbench list "
+            "executors`).",
+        ),
+        click.option(
+            "--processes",
+            expose_value=False,
+            callback=_remember,
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="local: run cells in this many worker processes (clamped to the cores); "
+            "0 runs everything in this process.",
+        ),
+        click.option(
+            "--ray-address",
+            expose_value=False,
+            callback=_remember,
+            default=None,
+            help="ray: `auto` (a running cluster), HOST:PORT, or `local` (start Ray here) "
+            "[default: RAY_ADDRESS if set, else local].",
+        ),
+        click.option(
+            "--cpus-per-task",
+            expose_value=False,
+            callback=_remember,
+            type=click.FloatRange(min=0, min_open=True),
+            default=1.0,
+            show_default=True,
+            help="CPUs each cell asks for (and torch threads it uses).",
+        ),
+        click.option(
+            "--gpus-per-task",
+            expose_value=False,
+            callback=_remember,
+            type=click.FloatRange(min=0),
+            default=0.0,
+            show_default=True,
+            help="ray: GPUs each cell asks for (e.g. 1, or 0.5 to share one); use with "
+            "--device cuda.",
+        ),
+        click.option(
+            "--retries",
+            expose_value=False,
+            callback=_remember,
+            type=click.IntRange(min=0),
+            default=2,
+            show_default=True,
+            help="Extra attempts for a cell whose worker died or raised, before it is "
+            "recorded as failed.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def executor_from_context() -> Executor:
+    """The executor the current command's `executor_options` describe."""
+    from srbench.executors import ExecutorOptions, make_executor
+
+    values = dict(click.get_current_context().meta[_EXECUTOR_META])
+    name = values.pop("executor")
+    values["address"] = values.pop("ray_address")
+    return make_executor(name, ExecutorOptions(**values))
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from srbench.cli.options import IntList, NameList, State, data_root_option, out_option
+from srbench.cli.options import (
+    IntList,
+    NameList,
+    State,
+    data_root_option,
+    executor_from_context,
+    executor_options,
+    out_option,
+)
 from srbench.data.sets import resolve_data_root
 from srbench.engine.profile import TIMING_MODES
 from srbench.engine.run import MODEL_DTYPES, RunConfig
@@ -42,7 +50,8 @@ Examples:
   srbench run --plugin my_sr.py --models espcn-lite --metrics psnr,ssim
   srbench run --models srcnn --weights srcnn.imagenet-915 --scales 3 --protocol srcnn-matlab
   srbench run --models edsr --tile 256 --tile-overlap 16
-  srbench run --models edsr-baseline --device cuda --batch 8 --dtype float16"""
+  srbench run --models edsr-baseline --device cuda --batch 8 --dtype float16
+  srbench run --models all --executor ray --ray-address auto --gpus-per-task 1 --device cuda"""
 )
 @click.option(
     "--models",
@@ -135,6 +144,7 @@ Examples:
     "always computed from the uint8 output.",
 )
 @click.option("--force", is_flag=True, help="Recompute results already in the store.")
+@executor_options
 @click.pass_obj
 def run(
     state: State,
@@ -183,7 +193,10 @@ def run(
     )
     bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
     try:
-        summary = run_sweep(config, command=" ".join(sys.argv), progress=bar.update)
+        with executor_from_context() as executor:
+            summary = run_sweep(
+                config, command=" ".join(sys.argv), progress=bar.update, executor=executor
+            )
     finally:
         bar.close()
     if state.verbosity > 0:

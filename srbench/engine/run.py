@@ -23,6 +23,7 @@ from srbench.engine.loader import Prefetcher, resolve_workers
 from srbench.engine.lrcache import LrCache
 from srbench.engine.profile import TimingMode, profile
 from srbench.errors import ConfigError, DataError, SrbenchError
+from srbench.executors.base import Executor
 from srbench.models import BuiltModel, build_model
 from srbench.models.adapter import model_dtype
 from srbench.models.tiling import check_tiling
@@ -32,7 +33,16 @@ from srbench.specs import MetricSpec
 from srbench.store.sqlite import Store
 from srbench.weights import weights_choices
 
-__all__ = ["MODEL_DTYPES", "RunConfig", "RunSummary", "run"]
+__all__ = [
+    "MODEL_DTYPES",
+    "RunConfig",
+    "RunSummary",
+    "config_record",
+    "image_digest",
+    "plan_images",
+    "resolve_config",
+    "run",
+]
 
 MODEL_DTYPES = ("float32", "float16", "bfloat16")
 
@@ -85,12 +95,13 @@ class _Cell:
     skip_reason: str | None = None
 
 
-def _image_digest(refs: list[tuple[ImageRef, str]]) -> str:
+def image_digest(refs: list[tuple[ImageRef, str]]) -> str:
+    """The dataset manifest hash of a run: image ids and SHA-256s, in plan order."""
     joined = "\n".join(f"{ref.image_id} {sha}" for ref, sha in refs)
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
-def _resolve(config: RunConfig) -> tuple[Protocol, list[MetricSpec], list[DatasetSpec]]:
+def resolve_config(config: RunConfig) -> tuple[Protocol, list[MetricSpec], list[DatasetSpec]]:
     """Look every name up before any work, so a typo fails fast with exit code 2."""
     for scale in config.scales:
         if scale < 2:
@@ -113,7 +124,7 @@ def _resolve(config: RunConfig) -> tuple[Protocol, list[MetricSpec], list[Datase
     return protocol, specs, [datasets.get(d) for d in config.datasets]
 
 
-def _plan(spec: DatasetSpec, config: RunConfig) -> list[tuple[ImageRef, str, list[int]]]:
+def plan_images(spec: DatasetSpec, config: RunConfig) -> list[tuple[ImageRef, str, list[int]]]:
     """Each image file of a dataset once, with its SHA-256 and the scales that use it."""
     scales_of: dict[Path, list[int]] = {}
     ref_of: dict[Path, ImageRef] = {}
@@ -136,13 +147,22 @@ def run(
     *,
     command: str = "",
     progress: Callable[[int], object] | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
-    """Evaluate every model on every image of every dataset at every scale; store the rows."""
-    protocol, specs, dataset_specs = _resolve(config)
+    """Evaluate every model on every image of every dataset at every scale; store the rows.
+
+    With a distributed `executor` (Ray, local worker processes) the sweep is split into
+    cells (`srbench.engine.cells`); otherwise it runs here, image by image.
+    """
+    if executor is not None and executor.distributed:
+        from srbench.engine.cells import run_cells  # cells builds on this module
+
+        return run_cells(config, executor, command=command, progress=progress)
+    protocol, specs, dataset_specs = resolve_config(config)
     workers = resolve_workers(config.workers)
-    plans = [(spec, _plan(spec, config)) for spec in dataset_specs]
+    plans = [(spec, plan_images(spec, config)) for spec in dataset_specs]
     store = Store(config.out)
-    run_id = store.start_run(command, _config_record(config), config.device)
+    run_id = store.start_run(command, config_record(config), config.device)
     summary = RunSummary(run_id=run_id)
     cells = {(m, s): _Cell(m, s) for m in config.models for s in config.scales}
     evaluator = Evaluator(
@@ -197,7 +217,8 @@ def _profile_cells(
             store.write_table("timing", run_id, measured.timing)
 
 
-def _config_record(config: RunConfig) -> dict[str, object]:
+def config_record(config: RunConfig) -> dict[str, object]:
+    """The config as JSON-ready values, as stored with the run."""
     record = {k: getattr(config, k) for k in config.__dataclass_fields__}
     return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
 
@@ -224,7 +245,7 @@ def _works(
     summary: RunSummary,
 ) -> Iterator[Work]:
     """Each image of the plan with the models each scale still needs (models built lazily)."""
-    manifest = _image_digest([(ref, sha) for ref, sha, _ in plan])
+    manifest = image_digest([(ref, sha) for ref, sha, _ in plan])
     done: dict[tuple[str, int], set[tuple[str, str, int]]] = {}
     for ref, sha, scales in plan:
         ctx = ImageContext(

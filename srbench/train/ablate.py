@@ -19,8 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from srbench.engine.run import RunConfig, run
+from srbench.engine.cells import keep, run_detached
+from srbench.engine.run import RunConfig
 from srbench.errors import ConfigError
+from srbench.executors import Executor, TaskFailure, make_executor
+from srbench.registry import datasets, load_plugin, loaded_plugins
 from srbench.report.tables import summary_table
 from srbench.store.sqlite import Store
 from srbench.train.checkpoint import register_trained
@@ -31,9 +34,12 @@ __all__ = [
     "DEFAULT_VARIANTS",
     "PRESETS",
     "AblationConfig",
+    "AblationJob",
     "AblationResult",
     "ablate",
     "ablation_tables",
+    "jobs",
+    "train_and_evaluate",
 ]
 
 # label -> loss spec; the first is the default reference
@@ -95,12 +101,31 @@ class AblationConfig:
 
 @dataclass
 class AblationResult:
-    """The per-run records, the tables per metric (markdown), and the wall times."""
+    """The per-run records, the tables per metric (markdown), the wall times, the failures."""
 
     runs: list[dict[str, Any]]
     tables: dict[str, str]
     train_seconds: float
     eval_seconds: float
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AblationJob:
+    """One training run of the sweep and its evaluation: a task for an executor."""
+
+    model: str
+    label: str
+    spec: str
+    scale: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    config: AblationConfig
+    evaluated: frozenset[str]  # trained models whose evaluation the store already holds
+    plugins: tuple[str, ...]
 
 
 def _slug(label: str, spec: str) -> str:
@@ -128,75 +153,139 @@ def _check(config: AblationConfig) -> None:
             )
 
 
+def jobs(config: AblationConfig) -> list[AblationJob]:
+    """Every (model, variant, scale, seed) of the sweep, in table order."""
+    return [
+        AblationJob(model, label, spec, scale, seed)
+        for model in config.models
+        for label, spec in config.variants[model].items()
+        for scale in config.scales
+        for seed in config.seeds
+    ]
+
+
+def train_and_evaluate(job: AblationJob, shared: _Shared) -> dict[str, Any]:
+    """Worker side: train one job (resuming its folder) and score it into a private store."""
+    for plugin in shared.plugins:
+        load_plugin(plugin)
+    config = shared.config
+    slug = f"{_slug(job.label, job.spec)}-x{job.scale}-s{job.seed}"
+    folder = config.out / "runs" / job.model / slug
+    tc = TrainConfig(
+        model=job.model,
+        scale=job.scale,
+        data=config.data,
+        out=folder,
+        loss=job.spec,
+        model_options=dict(config.model_options.get(job.model, {})),
+        seed=job.seed,
+        cache_dir=config.out / "cache",
+        protocol=config.protocol,
+        device=config.device,
+    )
+    began = time.perf_counter()
+    result = train(replace(tc, **config.train), resume=True)
+    train_s = time.perf_counter() - began
+    name = register_trained(result.checkpoint)
+    rows: list[dict[str, object]] = []
+    failures: list[str] = []
+    began = time.perf_counter()
+    if name not in shared.evaluated:
+        evaluation = RunConfig(
+            models=(name,),
+            datasets=config.datasets,
+            scales=(job.scale,),
+            metrics=config.metrics,
+            data_root=config.data_root,
+            out=config.out / "eval",  # replaced by a private store
+            protocol=config.protocol,
+            device=config.device,
+            timing="off",
+        )
+        summary, tables = run_detached(evaluation)
+        rows, failures = tables["result"], summary.failures
+    record = {
+        "model": job.model,
+        "label": job.label,
+        "spec": job.spec,
+        "scale": job.scale,
+        "seed": job.seed,
+        "name": name,
+        "step": result.step,
+        "train_seconds": result.seconds,
+    }
+    return {
+        "run": record,
+        "rows": rows,
+        "failures": failures,
+        "train_s": train_s,
+        "eval_s": time.perf_counter() - began,
+    }
+
+
+def _evaluated(config: AblationConfig, store: Store) -> frozenset[str]:
+    """Models with an ok row for every (dataset, metric) of the sweep in the store."""
+    rows = store.results()
+    rows = rows[rows["status"] == "ok"]
+    wanted = {(datasets.get(d).name, m) for d in config.datasets for m in config.metrics}
+    have: dict[str, set[tuple[str, str]]] = {}
+    for model, dataset, metric in zip(rows["model"], rows["dataset"], rows["metric"], strict=True):
+        have.setdefault(model, set()).add((dataset, metric))
+    return frozenset(name for name, pairs in have.items() if wanted <= pairs)
+
+
 def ablate(
-    config: AblationConfig, *, command: str = "", echo: Callable[[str], object] = print
+    config: AblationConfig,
+    *,
+    command: str = "",
+    echo: Callable[[str], object] = print,
+    executor: Executor | None = None,
 ) -> AblationResult:
-    """Train and evaluate every (model, variant, scale, seed) of the sweep; see module doc."""
+    """Train and evaluate every (model, variant, scale, seed) of the sweep; see module doc.
+
+    Each job is a task for `executor` (default: in this process, one after the other); this
+    process alone writes the evaluation store. A job that fails after its retries is
+    recorded in `failures` and the sweep goes on.
+    """
     _check(config)
-    runs: list[dict[str, Any]] = []
-    train_s = eval_s = 0.0
-    for model in config.models:
-        for label, spec in config.variants[model].items():
-            for scale in config.scales:
-                for seed in config.seeds:
-                    folder = config.out / "runs" / model / f"{_slug(label, spec)}-x{scale}-s{seed}"
-                    tc = TrainConfig(
-                        model=model,
-                        scale=scale,
-                        data=config.data,
-                        out=folder,
-                        loss=spec,
-                        model_options=dict(config.model_options.get(model, {})),
-                        seed=seed,
-                        cache_dir=config.out / "cache",
-                        protocol=config.protocol,
-                        device=config.device,
-                    )
-                    tc = replace(tc, **config.train)
-                    echo(f"ablate: train {model} {label!r} x{scale} seed {seed} -> {folder}")
-                    began = time.perf_counter()
-                    result = train(tc, resume=True)
-                    train_s += time.perf_counter() - began
-                    name = register_trained(result.checkpoint)
-                    began = time.perf_counter()
-                    summary = run(
-                        RunConfig(
-                            models=(name,),
-                            datasets=config.datasets,
-                            scales=(scale,),
-                            metrics=config.metrics,
-                            data_root=config.data_root,
-                            out=config.out / "eval",
-                            protocol=config.protocol,
-                            device=config.device,
-                            timing="off",
-                        ),
-                        command=command,
-                    )
-                    eval_s += time.perf_counter() - began
-                    if not summary.ok:
-                        raise ConfigError(
-                            f"evaluating {name} failed: " + "; ".join(summary.failures[:3])
-                        )
-                    runs.append(
-                        {
-                            "model": model,
-                            "label": label,
-                            "spec": spec,
-                            "scale": scale,
-                            "seed": seed,
-                            "name": name,
-                            "step": result.step,
-                            "train_seconds": result.seconds,
-                        }
-                    )
-    store = Store(config.out / "eval", create=False)
+    todo = jobs(config)
+    own = executor is None
+    executor = executor or make_executor("local")
+    store = Store(config.out / "eval")
+    run_id = store.start_run(
+        command, {"ablation": str(config.out), **executor.describe()}, config.device
+    )
+    shared = _Shared(config, _evaluated(config, store), loaded_plugins())
+    result = AblationResult(runs=[], tables={}, train_seconds=0.0, eval_seconds=0.0)
+    finished: dict[int, dict[str, Any]] = {}
+    status = "failed"
+    echo(f"ablate: {len(todo)} training run(s) on the {type(executor).__name__}")
+    try:
+        for index, outcome in executor.map(train_and_evaluate, todo, shared):
+            job = todo[index]
+            what = f"{job.model} {job.label!r} x{job.scale} seed {job.seed}"
+            if isinstance(outcome, TaskFailure):
+                result.failures.append(f"{what}: {outcome.error}")
+                echo(f"ablate: {what} failed after {outcome.attempts} attempt(s)")
+                continue
+            keep(store, run_id, {"result": outcome["rows"]})
+            result.failures += [f"{what}: {failure}" for failure in outcome["failures"]]
+            finished[index] = outcome["run"]
+            result.train_seconds += outcome["train_s"]
+            result.eval_seconds += outcome["eval_s"]
+            echo(f"ablate: {what} done ({outcome['run']['name']})")
+        status = "done" if not result.failures else "failed"
+    finally:
+        store.finish_run(run_id, status)
+        if own:
+            executor.close()
+    result.runs = [finished[index] for index in sorted(finished)]
     try:
         rows = store.results()
     finally:
         store.close()
-    tables = ablation_tables(rows, runs, config)
-    return AblationResult(runs, tables, train_s, eval_s)
+    result.tables = ablation_tables(rows, result.runs, config) if result.runs else {}
+    return result
 
 
 def _fmt(values: list[float], digits: int) -> str:

@@ -198,3 +198,38 @@ def test_list_models_shows_bicubic_with_description() -> None:
     assert result.exit_code == 0
     line = next(x for x in result.output.splitlines() if x.startswith("bicubic"))
     assert "srbench (built-in)" in line and "MATLAB bicubic" in line
+
+
+def _stored_values(out: Path) -> pd.DataFrame:
+    from srbench.store.sqlite import Store
+
+    store = Store(out, create=False)
+    rows = store.results()
+    store.close()
+    key = ["model", "dataset", "image_id", "scale", "metric"]
+    return rows[[*key, "value"]].sort_values(key).reset_index(drop=True)
+
+
+def test_run_on_worker_processes_stores_what_the_in_process_run_stores(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "data")
+    common = ["-q", "run", "--models", "bicubic", "--datasets", "Set5", "--scales", "2,3"]
+    common += ["--data-root", str(root), "--timing", "off", "--out"]
+    cells = ["--executor", "local", "--processes", "2"]
+    for label, extra in {"inline": [], "cells": cells}.items():
+        result = _invoke(*common, str(tmp_path / label), *extra)
+        assert result.exit_code == 0, result.output
+    cells = _stored_values(tmp_path / "cells")
+    assert len(cells) == 2 * 2 * 2
+    pd.testing.assert_frame_equal(cells, _stored_values(tmp_path / "inline"), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--executor", "rey"], "no executor named 'rey'"),
+        (["--ray-address", "auto"], "--ray-address applies to --executor ray only"),
+    ],
+)
+def test_executor_mistakes_are_usage_errors(extra: list[str], message: str, tmp_path: Path) -> None:
+    result = _invoke("run", "--models", "bicubic", "--out", str(tmp_path), *extra)
+    assert result.exit_code == 2 and message in result.output
