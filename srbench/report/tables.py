@@ -84,13 +84,14 @@ def per_image_table(
 ) -> pd.DataFrame:
     """Long per-image table: one row per (model, dataset, scale, image), a column per metric."""
     rows = _select(rows, models, datasets, scales, protocol, allow_mixed_protocols)
-    wide = rows.pivot_table(
-        index=[*CELL, "image_id", "status"],
-        columns="metric",
-        values="value",
-        aggfunc="first",
-        dropna=False,
-    ).reset_index()
+    # groupby, not pivot_table(dropna=False), which would cross every index level
+    keys = [*CELL, "image_id", "status"]
+    wide = (
+        rows.groupby([*keys, "metric"], dropna=False, sort=False)["value"]
+        .first()
+        .unstack("metric")
+        .reset_index()
+    )
     errors = rows.groupby([*CELL, "image_id"])["error"].first().rename("error").reset_index()
     wide = wide.merge(errors, on=[*CELL, "image_id"], how="left")
     wide.columns.name = None

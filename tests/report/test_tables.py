@@ -131,6 +131,25 @@ def test_per_image_table_has_one_row_per_image() -> None:
     assert list(table["image_id"]) == ["a", "b"] and list(table["ssim"]) == [0.8, 0.7]
 
 
+def test_per_image_table_holds_only_stored_combinations() -> None:
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
+            ("srcnn", "Set14", 3, "b", "psnr", 31.0, OK, P, "1"),
+            ("vdsr", "Set14", 4, "c", "psnr", None, "skipped", P, "1"),
+        ]
+    )
+    rows.loc[1, "weights_tag"] = "imagenet-955"
+    table = per_image_table(rows)
+    got = list(zip(table["model"], table["weights_tag"], table["image_id"], table["status"]))
+    assert got == [
+        ("bicubic", "", "a", "ok"),
+        ("srcnn", "imagenet-955", "b", "ok"),
+        ("vdsr", "", "c", "skipped"),
+    ]
+    assert table["psnr"].tolist()[:2] == [30.0, 31.0] and pd.isna(table["psnr"].iloc[2])
+
+
 def test_published_reference_has_a_source_on_every_row() -> None:
     published = load_published()
     assert published["source"].str.len().min() > 10
