@@ -228,3 +228,32 @@ def _by_job(values: pd.DataFrame, runs: list[dict]) -> pd.DataFrame:
     job = {r["name"]: f"{r['label']} s{r['seed']}" for r in runs}
     values = values.assign(model=values["model"].map(job)).drop(columns="weights_sha256")
     return values.sort_values(["model", "image_id", "metric"]).reset_index(drop=True)
+
+
+def test_ctrl_c_keeps_finished_cells_and_marks_the_run_interrupted(
+    ray_instance: object, tmp_path: Path, make_images: Callable[..., Path]
+) -> None:
+    root = tmp_path / "data"
+    make_images(root / "Set5", [(36, 30), (30, 36)], seed=3)
+    config = RunConfig(
+        models=("bicubic",),
+        datasets=("set5",),
+        scales=(2, 3, 4),
+        data_root=root,
+        out=tmp_path / "out",
+        timing="off",
+    )
+
+    def interrupt(_: int) -> None:
+        raise KeyboardInterrupt  # as if Ctrl-C arrived after the first finished cell
+
+    with _ray() as executor, pytest.raises(KeyboardInterrupt):
+        run(config, executor=executor, progress=interrupt)
+    store = Store(tmp_path / "out", create=False)
+    rows, runs = store.results(), store.runs()
+    store.close()
+    assert runs["status"].tolist() == ["interrupted"]
+    assert rows["scale"].nunique() == 1 and len(rows) == 2 * 2  # one cell: 2 images x 2 metrics
+    with _ray() as executor:
+        again = run(config, executor=executor)
+    assert again.reused == 2 and again.computed == 4
