@@ -10,6 +10,7 @@ test images do not have, and augmented by the 8 flips/transposes.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,8 +102,8 @@ def _cached(cache_dir: Path | None, key: str, make: Callable[[], Tensor]) -> Ten
         return torch.load(path, weights_only=True)
     value = make()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(value, tmp)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")  # one per writer:
+    torch.save(value, tmp)  # parallel training jobs fill the same cache
     tmp.replace(path)
     return value
 

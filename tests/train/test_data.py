@@ -83,6 +83,23 @@ def test_lr_and_boundary_maps_are_cached_per_image(train_folder: Path, tmp_path:
         assert torch.equal(a.lr, PAPER.make_lr(a.hr[None], 2)[0])
 
 
+def test_jobs_filling_one_cache_at_the_same_time_both_succeed(
+    train_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, real_save, other = tmp_path / "cache", torch.save, []
+
+    def save(obj: object, f: Path) -> None:  # another job fills the same entries meanwhile
+        real_save(obj, f)
+        if not other:
+            other.append(None)
+            other.append(_load(train_folder, cache_dir=cache))
+
+    monkeypatch.setattr(torch, "save", save)
+    first = _load(train_folder, cache_dir=cache)
+    assert len(first.train) == len(other[1].train) == 5
+    assert not list(cache.glob("*.tmp")) and len(list(cache.iterdir())) == 5
+
+
 def test_patches_are_aligned_and_reproducible(train_folder: Path) -> None:
     data = _load(train_folder, boundary="canny")
     sampler = PatchSampler(data.train, scale=2, patch_size=16, batch_size=6, io=ModelIO(), seed=3)
