@@ -199,31 +199,26 @@ def run_cells(
         command, {**config_record(config), **executor.describe()}, config.device
     )
     summary = RunSummary(run_id=run_id)
-    status = "failed"
     try:
-        tasks = _plan_cells(config, store, summary)
-        threads = max(1, int(executor.options.cpus_per_task))
-        workers = config.workers if config.workers is not None else threads
-        shared = SweepShared(replace(config, workers=workers), loaded_plugins())
-        for index, outcome in executor.map(evaluate_cell, tasks, shared):
-            task = tasks[index]
-            if isinstance(outcome, TaskFailure):
-                summary.failures.append(
-                    f"{task.model} {task.dataset} x{task.scale}: {outcome.error} "
-                    f"(failed {outcome.attempts} time(s); nothing of it was stored)"
-                )
-                continue
-            keep(store, run_id, outcome.tables)
-            summary.computed += outcome.computed
-            summary.failures += outcome.failures
-            summary.skipped = sorted({*summary.skipped, *outcome.skipped})
-            if progress is not None:
-                progress(outcome.computed)
-        status = "done" if summary.ok else "failed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
+        with store.recording(run_id, lambda: summary.ok):
+            tasks = _plan_cells(config, store, summary)
+            threads = max(1, int(executor.options.cpus_per_task))
+            workers = config.workers if config.workers is not None else threads
+            shared = SweepShared(replace(config, workers=workers), loaded_plugins())
+            for index, outcome in executor.map(evaluate_cell, tasks, shared):
+                task = tasks[index]
+                if isinstance(outcome, TaskFailure):
+                    summary.failures.append(
+                        f"{task.model} {task.dataset} x{task.scale}: {outcome.error} "
+                        f"(failed {outcome.attempts} time(s); nothing of it was stored)"
+                    )
+                    continue
+                keep(store, run_id, outcome.tables)
+                summary.computed += outcome.computed
+                summary.failures += outcome.failures
+                summary.skipped = sorted({*summary.skipped, *outcome.skipped})
+                if progress is not None:
+                    progress(outcome.computed)
     finally:
-        store.finish_run(run_id, status)
         store.close()
     return summary

@@ -176,9 +176,8 @@ def run(
         tile=config.tile,
         tile_overlap=config.tile_overlap,
     )
-    status = "failed"
     try:
-        with evaluator:
+        with store.recording(run_id, lambda: summary.ok), evaluator:
             for spec, plan in plans:
                 works = _works(spec, plan, protocol, specs, config, cells, store, summary)
                 with Prefetcher(works, evaluator.load, workers=workers) as loader:
@@ -186,13 +185,8 @@ def run(
                         evaluator.evaluate(group)
                         if progress is not None:
                             progress(sum(len(work.scales) for work, _ in group))
-        _profile_cells(cells, config, store, run_id)
-        status = "done" if summary.ok else "failed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
+            _profile_cells(cells, config, store, run_id)
     finally:
-        store.finish_run(run_id, status)
         store.close()
     summary.skipped = sorted(
         {f"{c.name} x{c.scale}: {c.skip_reason}" for c in cells.values() if c.skip_reason}

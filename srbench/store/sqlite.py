@@ -6,6 +6,7 @@ the image in flight), and WAL mode lets two runs write one store without corrupt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -13,7 +14,7 @@ import secrets
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,6 +158,20 @@ class Store:
         self._db.execute(
             "UPDATE run SET finished_at=?, status=? WHERE run_id=?", (utc_now(), status, run_id)
         )
+
+    @contextlib.contextmanager
+    def recording(self, run_id: str, ok: Callable[[], bool]) -> Iterator[None]:
+        """Finish `run_id` when the block ends: done if `ok()`, interrupted on Ctrl-C, else
+        failed (an exception included), so a run's status never stays "running"."""
+        status = "failed"
+        try:
+            yield
+            status = "done" if ok() else "failed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self.finish_run(run_id, status)
 
     # -- results --------------------------------------------------------------------------
     def done(

@@ -258,32 +258,28 @@ def ablate(
     shared = _Shared(config, _evaluated(config, store), loaded_plugins())
     result = AblationResult(runs=[], tables={}, train_seconds=0.0, eval_seconds=0.0)
     finished: dict[int, dict[str, Any]] = {}
-    status = "failed"
     echo(f"ablate: {len(todo)} training run(s) on the {type(executor).__name__}")
     try:
-        for index, outcome in executor.map(train_and_evaluate, todo, shared):
-            job = todo[index]
-            what = f"{job.model} {job.label!r} x{job.scale} seed {job.seed}"
-            if isinstance(outcome, TaskFailure):
-                result.failures.append(f"{what}: {outcome.error}")
-                echo(f"ablate: {what} failed after {outcome.attempts} attempt(s)")
-                continue
-            keep(store, run_id, {"result": outcome["rows"]})
-            result.failures += [f"{what}: {failure}" for failure in outcome["failures"]]
-            finished[index] = outcome["run"]
-            result.train_seconds += outcome["train_s"]
-            result.eval_seconds += outcome["eval_s"]
-            echo(f"ablate: {what} done ({outcome['run']['name']})")
-        status = "done" if not result.failures else "failed"
-    finally:
-        store.finish_run(run_id, status)
-        if own:
-            executor.close()
-    result.runs = [finished[index] for index in sorted(finished)]
-    try:
+        with store.recording(run_id, lambda: not result.failures):
+            for index, outcome in executor.map(train_and_evaluate, todo, shared):
+                job = todo[index]
+                what = f"{job.model} {job.label!r} x{job.scale} seed {job.seed}"
+                if isinstance(outcome, TaskFailure):
+                    result.failures.append(f"{what}: {outcome.error}")
+                    echo(f"ablate: {what} failed after {outcome.attempts} attempt(s)")
+                    continue
+                keep(store, run_id, {"result": outcome["rows"]})
+                result.failures += [f"{what}: {failure}" for failure in outcome["failures"]]
+                finished[index] = outcome["run"]
+                result.train_seconds += outcome["train_s"]
+                result.eval_seconds += outcome["eval_s"]
+                echo(f"ablate: {what} done ({outcome['run']['name']})")
         rows = store.results()
     finally:
         store.close()
+        if own:
+            executor.close()
+    result.runs = [finished[index] for index in sorted(finished)]
     result.tables = ablation_tables(rows, result.runs, config) if result.runs else {}
     return result
 

@@ -38,7 +38,8 @@ def test_sweep_trains_each_variant_and_seed_and_tabulates_delta(
     config = _sweep(tmp_path, make_images, tiny_drn)
     lines: list[str] = []
     result = ablate(config, echo=lines.append)
-    assert len(result.runs) == 4 and len(lines) == 4
+    assert len(result.runs) == 4 and not result.failures
+    assert lines[0] == "ablate: 4 training run(s) on the LocalExecutor" and len(lines) == 5
     assert {(r["label"], r["seed"]) for r in result.runs} == {
         (label, seed) for label in ("l1", "gs+dual") for seed in (0, 1)
     }
@@ -57,6 +58,28 @@ def test_sweep_trains_each_variant_and_seed_and_tabulates_delta(
     again = ablate(config, echo=lines.append)
     assert [r["name"] for r in again.runs] == [r["name"] for r in result.runs]
     assert again.tables == result.tables
+
+
+def test_a_job_that_keeps_failing_is_recorded_and_the_sweep_goes_on(
+    tmp_path: Path, make_images: Callable[..., Path], tiny_drn: dict, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import srbench.train.ablate as module
+
+    real_train, attempts = module.train, []
+
+    def train(config, **options):  # type: ignore[no-untyped-def]
+        if config.seed == 1 and config.loss == "gs+dual":
+            attempts.append(config.seed)
+            raise RuntimeError("out of memory")
+        return real_train(config, **options)
+
+    monkeypatch.setattr(module, "train", train)
+    result = ablate(_sweep(tmp_path, make_images, tiny_drn), echo=lambda _: None)
+    assert len(attempts) == 3  # the first try and the local executor's 2 retries
+    (failure,) = result.failures
+    assert failure.startswith("drn-gs 'gs+dual' x2 seed 1: RuntimeError: out of memory")
+    assert len(result.runs) == 3
+    assert "gs+dual" in result.tables["psnr"]  # seed 0 of the variant still counts
 
 
 def test_variants_are_checked_before_any_training(
