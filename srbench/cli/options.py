@@ -113,59 +113,51 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _executor_option(*decls: str, **settings: Any) -> Callable[..., Any]:
+    return click.option(*decls, expose_value=False, callback=_remember, **settings)
+
+
 def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--executor` and its settings; read them back with `executor_from_context()`."""
     options = [
-        click.option(
+        _executor_option(
             "--executor",
-            expose_value=False,
-            callback=_remember,
             default="local",
             show_default=True,
             help="Where the cells run: local, ray, or a plugin's executor (`srbench list "
             "executors`).",
         ),
-        click.option(
+        _executor_option(
             "--processes",
-            expose_value=False,
-            callback=_remember,
             type=click.IntRange(min=0),
             default=0,
             show_default=True,
             help="local: run cells in this many worker processes (clamped to the cores); "
             "0 runs everything in this process.",
         ),
-        click.option(
+        _executor_option(
             "--ray-address",
-            expose_value=False,
-            callback=_remember,
             default=None,
             help="ray: `auto` (a running cluster), HOST:PORT, or `local` (start Ray here) "
-            "[default: RAY_ADDRESS if set, else local].",
+            "[default: RAY_ADDRESS, else a cluster started on this machine, else local].",
         ),
-        click.option(
+        _executor_option(
             "--cpus-per-task",
-            expose_value=False,
-            callback=_remember,
             type=click.FloatRange(min=0, min_open=True),
             default=1.0,
             show_default=True,
             help="CPUs each cell asks for (and torch threads it uses).",
         ),
-        click.option(
+        _executor_option(
             "--gpus-per-task",
-            expose_value=False,
-            callback=_remember,
             type=click.FloatRange(min=0),
             default=0.0,
             show_default=True,
             help="ray: GPUs each cell asks for (e.g. 1, or 0.5 to share one); use with "
             "--device cuda.",
         ),
-        click.option(
+        _executor_option(
             "--retries",
-            expose_value=False,
-            callback=_remember,
             type=click.IntRange(min=0),
             default=2,
             show_default=True,

@@ -65,10 +65,9 @@ class RayExecutor(Executor):
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            address = None if options.address == "local" else options.address
             try:
                 ray.init(
-                    address=address,
+                    address=options.address,  # None: RAY_ADDRESS, a running cluster, or local
                     runtime_env={"env_vars": worker_environment()},
                     include_dashboard=False,
                     logging_level="warning",
