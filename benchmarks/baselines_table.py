@@ -23,17 +23,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-# benchmarks/baselines.py shares its name with the `baselines` package: a script run from
-# this folder would import it instead of the package the models are registered from.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from srbench.data.io import sha256_file  # noqa: E402
-from srbench.engine.run import RunConfig, run  # noqa: E402
-from srbench.protocol import get_protocol  # noqa: E402
-from srbench.report.tables import summary_table  # noqa: E402
-from srbench.store.sqlite import Store  # noqa: E402
-from srbench.weights import by_digest, cache_path, install  # noqa: E402
+from srbench.data.io import sha256_file
+from srbench.engine.run import RunConfig, run
+from srbench.protocol import get_protocol
+from srbench.report.tables import summary_table
+from srbench.store.sqlite import Store
+from srbench.weights import by_digest, cache_path, install
 
 MODELS = ("bicubic", "srcnn", "vdsr", "edsr-baseline", "edsr")
 COLUMNS = [

@@ -1,7 +1,7 @@
 """Latency, parameters and FLOPs of the baselines on a Set14-sized image (500×480 HR).
 
 Usage:
-    python benchmarks/baselines.py [--models srcnn,vdsr,edsr-baseline,edsr] [--scales 2,4]
+    python benchmarks/latency.py [--models srcnn,vdsr,edsr-baseline,edsr] [--scales 2,4]
         [--device cpu] [--warmup 2] [--repeats 10] [--budget-s 60] [--out results/baselines]
 
 Times the network's own forward on the input it sees (pre-upsampled Y for SRCNN/VDSR, the
@@ -25,16 +25,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-# benchmarks/baselines.py shares its name with the `baselines` package: a script run from
-# this folder would import it instead of the package the models are registered from.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from srbench.engine.complexity import count_flops, model_input_shape  # noqa: E402
-from srbench.engine.timing import timer_for  # noqa: E402
-from srbench.models.adapter import model_dtype  # noqa: E402
-from srbench.registry import models  # noqa: E402
-from srbench.weights import weights_enum  # noqa: E402
+from srbench.engine.complexity import count_flops, model_input_shape
+from srbench.engine.timing import timer_for
+from srbench.models.adapter import model_dtype
+from srbench.registry import models
+from srbench.weights import weights_enum
 
 HR_SIZE = (480, 500)  # (h, w) of a Set14-sized HR image (e.g. baboon is 500 wide, 480 high)
 

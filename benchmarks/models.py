@@ -32,22 +32,19 @@ import tempfile
 import time
 from pathlib import Path
 
-# Another script here, benchmarks/baselines.py, would shadow the `baselines` package.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+import torch
+from torch import Tensor
 
-import torch  # noqa: E402
-from torch import Tensor  # noqa: E402
-
-import srbench.engine.run as engine  # noqa: E402
-from srbench import register_model  # noqa: E402
-from srbench.data.io import read_image  # noqa: E402
-from srbench.engine.memory import keep_freed_memory  # noqa: E402
-from srbench.engine.run import RunConfig, run  # noqa: E402
-from srbench.models import build_model  # noqa: E402
-from srbench.protocol import PAPER  # noqa: E402
-from srbench.registry import datasets as dataset_registry  # noqa: E402
-from srbench.registry import models as model_registry  # noqa: E402
-from srbench.store.sqlite import cpu_name  # noqa: E402
+import srbench.engine.run as engine
+from srbench import register_model
+from srbench.data.io import read_image
+from srbench.engine.memory import keep_freed_memory
+from srbench.engine.run import RunConfig, run
+from srbench.models import build_model
+from srbench.protocol import PAPER
+from srbench.registry import datasets as dataset_registry
+from srbench.registry import models as model_registry
+from srbench.store.sqlite import cpu_name
 
 MODELS = {"edsr-baseline": "edsr-baseline", "drn-s": "drn-gs"}  # DRN-GS's default preset is s
 FORWARD_S = [0.0]  # seconds spent in the timed networks' forward calls (CPU)
