@@ -141,7 +141,8 @@ def test_per_image_table_holds_only_stored_combinations() -> None:
     )
     rows.loc[1, "weights_tag"] = "imagenet-955"
     table = per_image_table(rows)
-    got = list(zip(table["model"], table["weights_tag"], table["image_id"], table["status"]))
+    columns = ["model", "weights_tag", "image_id", "status"]
+    got = list(table[columns].itertuples(index=False, name=None))
     assert got == [
         ("bicubic", "", "a", "ok"),
         ("srcnn", "imagenet-955", "b", "ok"),
