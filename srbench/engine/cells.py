@@ -9,6 +9,7 @@ cells already stored. Results are the same numbers the in-process runner compute
 
 from __future__ import annotations
 
+import functools
 import socket
 import tempfile
 from collections.abc import Callable
@@ -73,7 +74,6 @@ class CellOutcome:
     computed: int
     failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    host: str = ""
 
 
 def run_detached(config: RunConfig) -> tuple[RunSummary, dict[str, list[dict[str, object]]]]:
@@ -129,34 +129,40 @@ def evaluate_cell(task: CellTask, shared: SweepShared) -> CellOutcome:
         computed=summary.computed,
         failures=summary.failures,
         skipped=summary.skipped,
-        host=socket.gethostname(),
     )
+
+
+def _checkpoint(config: RunConfig, model: str, scale: int) -> tuple[str, str] | None:
+    """(model version, weights SHA-256) a cell would be stored under; None when the model
+    cannot be built here (unsupported scale, missing weights: the worker reports why)."""
+    cls = models.get(model)
+    try:
+        entry = select_weights(model, cls, scale, weights_choices(config.weights).get(model))
+        weights_sha = verify_cached(model, entry)[1] if entry is not None else ""
+    except SrbenchError:
+        return None
+    return model_version(cls), weights_sha
 
 
 def _stored(
     store: Store,
     config: RunConfig,
     task: CellTask,
+    checkpoint: tuple[str, str] | None,
     shas: set[str],
     protocol: Protocol,
     specs: list[MetricSpec],
 ) -> bool:
     """True when every image of the cell has every metric stored ok for this checkpoint."""
-    cls = models.get(task.model)
-    try:
-        entry = select_weights(
-            task.model, cls, task.scale, weights_choices(config.weights).get(task.model)
-        )
-        weights_sha = verify_cached(task.model, entry)[1] if entry is not None else ""
-    except SrbenchError:  # unsupported scale or missing weights: the worker reports why
+    if checkpoint is None:
         return False
     dtypes = (config.dtype,) if config.dtype else ("float32", "float64")
     done: set[tuple[str, str, int]] = set()
     for dtype in dtypes:
         done |= store.done(
             model=task.model,
-            model_version=model_version(cls),
-            weights_sha256=weights_sha,
+            model_version=checkpoint[0],
+            weights_sha256=checkpoint[1],
             dataset=task.dataset,
             scale=task.scale,
             protocol=protocol.name,
@@ -171,6 +177,7 @@ def _plan_cells(config: RunConfig, store: Store, summary: RunSummary) -> list[Ce
     protocol, specs, dataset_specs = resolve_config(config)
     tasks: list[CellTask] = []
     profiled: set[tuple[str, int]] = set()
+    checkpoint_of = functools.cache(functools.partial(_checkpoint, config))  # hash files once
     for spec in dataset_specs:
         plan = plan_images(spec, config)
         manifest = image_digest([(ref, sha) for ref, sha, _ in plan])
@@ -178,7 +185,8 @@ def _plan_cells(config: RunConfig, store: Store, summary: RunSummary) -> list[Ce
             shas = {sha for _, sha, scales in plan if scale in scales}
             for model in config.models:
                 task = CellTask(model, spec.name, scale, manifest, (model, scale) not in profiled)
-                if not config.force and _stored(store, config, task, shas, protocol, specs):
+                checkpoint = None if config.force else checkpoint_of(model, scale)
+                if _stored(store, config, task, checkpoint, shas, protocol, specs):
                     summary.reused += len(shas)
                     continue
                 profiled.add((model, scale))
@@ -199,6 +207,7 @@ def run_cells(
         command, {**config_record(config), **executor.describe()}, config.device
     )
     summary = RunSummary(run_id=run_id)
+    skipped: set[str] = set()
     try:
         with store.recording(run_id, lambda: summary.ok):
             tasks = _plan_cells(config, store, summary)
@@ -216,9 +225,10 @@ def run_cells(
                 keep(store, run_id, outcome.tables)
                 summary.computed += outcome.computed
                 summary.failures += outcome.failures
-                summary.skipped = sorted({*summary.skipped, *outcome.skipped})
+                skipped.update(outcome.skipped)
                 if progress is not None:
                     progress(outcome.computed)
     finally:
         store.close()
+    summary.skipped = sorted(skipped)
     return summary

@@ -24,6 +24,19 @@ class ExecutorOptions:
     gpus_per_task: float = 0.0
     retries: int = 2  # extra attempts for a task whose worker died or that raised
 
+    def __post_init__(self) -> None:
+        for flag, bad in (
+            ("--processes", self.processes < 0),
+            ("--retries", self.retries < 0),
+            ("--cpus-per-task", self.cpus_per_task <= 0),
+            ("--gpus-per-task", self.gpus_per_task < 0),
+        ):
+            if bad:
+                raise ConfigError(
+                    f"{flag} is out of range",
+                    hint="--cpus-per-task must be positive; the others 0 or more",
+                )
+
 
 @dataclass(frozen=True, slots=True)
 class TaskFailure:
@@ -81,7 +94,5 @@ def make_executor(name: str, options: ExecutorOptions | None = None) -> Executor
     """The registered executor `name` built with `options` (a bad option fails here)."""
     from srbench.registry import executors
 
-    if options is not None and options.retries < 0:
-        raise ConfigError(f"--retries: {options.retries} is negative", hint="use 0 or more")
     cls = executors.get(name)
     return cls(options or ExecutorOptions())  # type: ignore[no-any-return]

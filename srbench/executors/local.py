@@ -34,14 +34,14 @@ class LocalExecutor(Executor):
 
     def __init__(self, options: ExecutorOptions) -> None:
         super().__init__(options)
-        for value, flag in ((options.address, "--ray-address"), (options.gpus_per_task, None)):
-            if value:
+        for flag, given in (
+            ("--ray-address", options.address),
+            ("--gpus-per-task", options.gpus_per_task),
+        ):
+            if given:
                 raise ConfigError(
-                    f"{flag or '--gpus-per-task'} applies to --executor ray only",
-                    hint="drop it, or add --executor ray",
+                    f"{flag} applies to --executor ray only", hint="drop it, or add --executor ray"
                 )
-        if options.processes < 0:
-            raise ConfigError(f"--processes: {options.processes} is negative", hint="use 0 or more")
         self.processes = min(options.processes, len(os.sched_getaffinity(0)))
 
     @property

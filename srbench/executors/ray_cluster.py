@@ -57,11 +57,6 @@ class RayExecutor(Executor):
                 "--processes applies to --executor local only",
                 hint="with Ray, size tasks with --cpus-per-task/--gpus-per-task",
             )
-        if options.cpus_per_task <= 0 or options.gpus_per_task < 0:
-            raise ConfigError(
-                "--cpus-per-task must be positive and --gpus-per-task 0 or more",
-                hint="e.g. --cpus-per-task 2 --gpus-per-task 1",
-            )
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
