@@ -3,11 +3,12 @@
 Every image allocates the same large float64 temporaries (a 1024x768 Urban100 image at x2:
 about 20 MB per SR or SSIM map stack). glibc's malloc returns such blocks to the kernel on
 free (mmap above its threshold, heap trimming above 128 KB, per-thread arenas shrinking),
-so the next image page-faults them in again: on the 2-core VM the bicubic table was
-measured on, 0.7 M page faults for B100, 2.3 s of kernel time against 6 s of computing.
-Raising the two thresholds and giving every thread the main arena keeps the blocks for
-reuse (B100: 4 K page faults, 0.05 s in the kernel). Peak memory is unchanged; memory goes
-back when the process exits. Blocks over 32 MB (glibc's limit) are still mapped afresh.
+so the next image page-faults them in again. Measured on the 2-core VM, a whole process
+scoring bicubic on (synthetic) B100 at x2/x3/x4: 1.02 M minor page faults and 3.1 s of
+kernel time without these settings; 166 K and 0.9 s with the two thresholds raised; 147 K
+and 0.8 s with every thread also on one arena (Python and torch start-up alone: 100 K and
+0.4 s). Peak memory is unchanged; memory goes back when the process exits. Blocks over
+32 MB (glibc's limit) are still mapped afresh.
 `srbench run` calls `keep_freed_memory()`; a program that calls the runner itself may too.
 """
 
