@@ -11,6 +11,7 @@ goes into the object store once and reaches tasks by reference.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,20 @@ def worker_environment() -> dict[str, str]:
 
         env["SRBENCH_HOME"] = str(srbench_home().resolve())
     return env
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast on a HOST:PORT where nothing listens (ray.init would retry for minutes)."""
+    if address is None or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"--ray-address {address}: no Ray head answers there ({exc})",
+            hint="check the address `ray start --head` printed, or use --ray-address local",
+        ) from exc
 
 
 def _call(fn: Callable[[Any, Any], Any], task: Any, shared: Any, threads: int) -> Any:
@@ -57,6 +72,7 @@ class RayExecutor(Executor):
                 "--processes applies to --executor local only",
                 hint="with Ray, size tasks with --cpus-per-task/--gpus-per-task",
             )
+        _check_reachable(options.address)
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:

@@ -118,6 +118,13 @@ def test_ray_missing_names_the_install_command(monkeypatch: pytest.MonkeyPatch) 
     assert "pip install 'srbench[ray]'" in str(info.value.hint)
 
 
+def test_an_address_where_nothing_listens_fails_fast() -> None:
+    pytest.importorskip("ray", reason="ray is not installed: pip install 'srbench[ray]'")
+    with pytest.raises(ConfigError) as info:  # at once, not after ray.init's minutes of retries
+        _ray(address="127.0.0.1:1")
+    assert "--ray-address 127.0.0.1:1: no Ray head answers there" in str(info.value)
+
+
 def test_processes_is_refused_for_ray(ray_instance: object) -> None:
     with pytest.raises(ConfigError, match="--processes"):
         _ray(processes=2)
