@@ -4,15 +4,21 @@
 'valid' filtering, no downsampling (unlike MATLAB's later `ssim.m` and piq's default),
 mean of the SSIM map; a multi-channel image scores the mean of its per-channel SSIMs.
 
-Computed in float64 (sigma = E[x²] - mu² cancels in float32, and the test suite compares
-with piq to 1e-10). The five local moments come from four filtered maps of u = x + y and
-v = x - y (mu_x mu_y = (mu_u² - mu_v²)/4, E[xy] = (E[u²] - E[v²])/4, ...), which is exact
-algebra, keeps identical images at exactly 1 (v = 0) and swapping x and y exact (v -> -v).
-The separable window runs as banded matrix products: 32 output rows at a time read 42 input
-rows, one product per block, then the same along the other axis of the transposed result.
-On 2 CPU cores (single-threaded, float64, 1016×760) that is 39 ms per image against 77 ms
-for 22 in-place shifted adds of five maps and 540 ms for a float64 conv2d; on CUDA the
-window runs as two stacked 1-D convolutions over the four maps.
+The local moments come from four filtered maps of u = x + y and v = x - y
+(mu_x mu_y = (mu_u² - mu_v²)/4, E[xy] = (E[u²] - E[v²])/4, ...), which is exact algebra,
+keeps identical images at exactly 1 (v = 0) and swapping x and y exact (v -> -v). It is
+also what makes float32 safe here: the cancellation-prone terms (E[u²] - mu_u², mu_u²)
+enter SSIM only through ratios whose sensitivity to them is proportional to the small
+v-terms, and u is centred on its image mean first (variances do not change under a shift).
+Everything runs in float32 except the final mean (float64). On the 57 bicubic
+Set5/Set14 pairs of every scale the result is within 5e-7 of the float64 computation, and the
+tests hold it to 2e-6 of a float64 textbook SSIM, 25x below half a unit of the fourth
+decimal that tables print.
+
+On CPU the window runs as OpenCV's separable SIMD filter over the four maps as channels of
+one image: 5 ms for a 1016×760 image on one core, against 26 ms for float64 banded matrix
+products in torch and 19 ms for float32 ones. On CUDA it runs as two stacked 1-D
+convolutions over the four maps.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import functools
 import math
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -54,69 +62,61 @@ def _gaussian(size: int, sigma: float) -> tuple[float, ...]:
 WINDOW = _gaussian(WINDOW_SIZE, WINDOW_SIGMA)  # normalised 1-D taps
 
 
-_BLOCK = 32  # output rows per banded product (see the module docstring)
-
-
-@functools.lru_cache(maxsize=8)
-def _band(dtype: torch.dtype, device: torch.device) -> Tensor:
-    """(_BLOCK, _BLOCK + 10) matrix whose row r holds WINDOW in columns r .. r + 10."""
-    band = torch.zeros(_BLOCK, _BLOCK + WINDOW_SIZE - 1, dtype=torch.float64)
-    taps = torch.tensor(WINDOW, dtype=torch.float64)
-    for row in range(_BLOCK):
-        band[row, row : row + WINDOW_SIZE] = taps
-    return band.to(device=device, dtype=dtype)
-
-
-def _filter_rows(maps: Tensor) -> Tensor:
-    """'valid' filtering along dim -2 of (M, H, W): (M, H - 10, W), one product per block."""
-    band = _band(maps.dtype, maps.device)
-    height = maps.shape[-2] - WINDOW_SIZE + 1
-    out = maps.new_empty(maps.shape[0], height, maps.shape[-1])
-    for start in range(0, height, _BLOCK):
-        rows = min(_BLOCK, height - start)
-        window = maps[:, start : start + rows + WINDOW_SIZE - 1]
-        torch.matmul(
-            band[:rows, : rows + WINDOW_SIZE - 1], window, out=out[:, start : start + rows]
-        )
-    return out
+@functools.lru_cache(maxsize=1)
+def _taps32() -> np.ndarray:
+    return np.asarray(WINDOW, dtype=np.float32)
 
 
 def filter_valid(maps: Tensor) -> Tensor:
-    """MATLAB `filter2(window, map, 'valid')` of each (H, W) map in (M, H, W).
-
-    Returns (M, W - 10, H - 10) on CPU (the transposed maps: callers only reduce them) and
-    (M, H - 10, W - 10) on CUDA.
-    """
-    if maps.device.type == "cuda":
+    """MATLAB `filter2(window, map, 'valid')` of channels-last float32 maps (..., H, W, K):
+    (..., H - 10, W - 10, K)."""
+    if maps.device.type != "cpu":
         return _filter_conv(maps)
-    return _filter_rows(_filter_rows(maps).transpose(-1, -2).contiguous())
+    taps, half = _taps32(), WINDOW_SIZE // 2
+    height, width = maps.shape[-3] - 2 * half, maps.shape[-2] - 2 * half
+    planes = []
+    for src in maps.reshape(-1, *maps.shape[-3:]):
+        # the centred anchor lets OpenCV use its symmetric-kernel path (1.8x faster)
+        full = cv2.sepFilter2D(src.contiguous().numpy(), -1, taps, taps)
+        full = torch.from_numpy(full.reshape(src.shape))
+        planes.append(full[half : half + height, half : half + width])
+    out = planes[0] if len(planes) == 1 else torch.stack(planes)
+    return out.view(*maps.shape[:-3], height, width, maps.shape[-1])
 
 
 def _filter_conv(maps: Tensor) -> Tensor:
-    """The same filtering as two stacked 1-D convolutions over the maps (M, H, W)."""
+    """The same filtering as two stacked 1-D convolutions (channels-last in and out)."""
     taps = torch.tensor(WINDOW, dtype=maps.dtype, device=maps.device)
-    out = F.conv2d(maps.unsqueeze(1), taps.view(1, 1, -1, 1))
-    return F.conv2d(out, taps.view(1, 1, 1, -1)).squeeze(1)
+    planes = maps.movedim(-1, -3)  # (..., K, H, W)
+    flat = planes.reshape(-1, 1, *planes.shape[-2:])
+    out = F.conv2d(F.conv2d(flat, taps.view(1, 1, -1, 1)), taps.view(1, 1, 1, -1))
+    return out.view(*planes.shape[:-2], *out.shape[-2:]).movedim(-3, -1)
 
 
 def ssim_maps_mean(x: Tensor, y: Tensor, *, data_range: float = 255.0) -> Tensor:
-    """Mean SSIM map of each (H, W) pair in float64 (M, H, W) tensors x, y: (M,)."""
-    maps = x.new_empty(4 * x.shape[0], *x.shape[1:])
-    u, v, uu, vv = maps.chunk(4)
-    torch.add(x, y, out=u)
+    """Mean SSIM map of each (H, W) pair in (M, H, W) tensors x, y: (M,) float64."""
+    x, y = x.to(torch.float32), y.to(torch.float32)
+    offset = torch.add(x, y).mean(dim=(-2, -1), keepdim=True).round_()  # exact in float32
+    maps = x.new_empty(*x.shape, 4)
+    u, v, uu, vv = maps.unbind(-1)
+    torch.add(x, y, out=u)  # out= into strided views: the maps are built channels-last
+    u.sub_(offset)
     torch.sub(x, y, out=v)
     torch.mul(u, u, out=uu)
     torch.mul(v, v, out=vv)
-    mu_u, mu_v, e_uu, e_vv = filter_valid(maps).chunk(4)
-    # With a = mu_u², b = mu_v², su = E[u²] - a, sv = E[v²] - b, the SSIM of x and y is
+    planes = filter_valid(maps).movedim(-1, 0).contiguous()  # contiguous: 2x faster below
+    mu_u, mu_v, e_uu, e_vv = planes
+    # With a = mu_u², b = mu_v², su = E[u²] - mu_u², sv = E[v²] - b (su of the centred u,
+    # a of the true one), the SSIM of x and y is
     # (a - b + 2 C1)(su - sv + 2 C2) / ((a + b + 2 C1)(su + sv + 2 C2)).
     c1 = 2 * (K1 * data_range) ** 2
     c2 = 2 * (K2 * data_range) ** 2
-    a, b = mu_u.square_(), mu_v.square_()
-    su, sv = e_uu.sub_(a), e_vv.sub_(b)
+    su = e_uu - mu_u.square()
+    a, b = mu_u.add_(offset).square_(), mu_v.square_()
+    sv = e_vv.sub_(b)
     numerator = (a - b).add_(c1).mul_((su - sv).add_(c2))
     denominator = a.add_(b).add_(c1).mul_(su.add_(sv).add_(c2))
-    return numerator.div_(denominator).mean(dim=(-2, -1))
+    return numerator.div_(denominator).mean(dim=(-2, -1), dtype=torch.float64)
 
 
 @register_metric("ssim", higher_is_better=True, space="y255")
@@ -139,6 +139,6 @@ def ssim(sr: Tensor, hr: Tensor, *, data_range: float = 255.0) -> Tensor:
         raise ConfigError(f"ssim: data_range must be positive, not {data_range!r}")
     n, c, h, w = sr.shape
     per_map = ssim_maps_mean(
-        sr.double().reshape(n * c, h, w), hr.double().reshape(n * c, h, w), data_range=data_range
+        sr.reshape(n * c, h, w), hr.reshape(n * c, h, w), data_range=data_range
     )
     return per_map.view(n, c).mean(dim=1)

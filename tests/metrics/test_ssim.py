@@ -17,6 +17,10 @@ from srbench.protocol import PAPER, quantize
 from srbench.protocol.imresize import imresize
 from srbench.registry import metrics
 
+# SSIM filters in float32 (see srbench.metrics.ssim): within this of a float64 computation,
+# 25x below half a unit of the fourth decimal that tables print.
+FLOAT32_TOL = 2e-6
+
 
 def _protocol_y_pair(seed: int, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
     """A textured RGB HR of `size` and its bicubic x2 SR, prepared by the paper protocol."""
@@ -52,7 +56,7 @@ def test_constant_shift_closed_form(level: float, shift: float) -> None:
     c1 = (K1 * 255) ** 2
     b = level + shift
     expected = (2 * level * b + c1) / (level**2 + b**2 + c1)
-    assert ssim(x + shift, x).item() == pytest.approx(expected, abs=1e-12)
+    assert ssim(x + shift, x).item() == pytest.approx(expected, abs=FLOAT32_TOL)
 
 
 def test_valid_filtering_uses_no_border() -> None:
@@ -95,7 +99,7 @@ def test_matches_piq_without_downsampling() -> None:
             downsample=False,
             reduction="none",
         )
-        torch.testing.assert_close(ssim(sr, hr), theirs, rtol=0, atol=1e-10)
+        torch.testing.assert_close(ssim(sr, hr), theirs, rtol=0, atol=FLOAT32_TOL)
 
 
 def test_downsampling_trap() -> None:
@@ -103,7 +107,7 @@ def test_downsampling_trap() -> None:
     sr, hr = _protocol_y_pair(7, (520, 516))
     downsampled = piq.ssim(sr, hr, data_range=255.0, reduction="none")
     plain = piq.ssim(sr, hr, data_range=255.0, downsample=False, reduction="none")
-    torch.testing.assert_close(ssim(sr, hr), plain, rtol=0, atol=1e-10)
+    torch.testing.assert_close(ssim(sr, hr), plain, rtol=0, atol=FLOAT32_TOL)
     assert (downsampled - ssim(sr, hr)).item() > 1e-3
 
 
