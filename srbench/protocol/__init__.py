@@ -33,7 +33,8 @@ __all__ = [
 
 def quantize(img: Tensor) -> Tensor:
     """Clamp to [0, 255] and round half away from zero to uint8, as MATLAB's uint8() does."""
-    return img.double().clamp(0, 255).add_(0.5).floor_().to(torch.uint8)  # clamp copies
+    # clamp copies; the cast truncates, which is floor for these non-negative values
+    return img.double().clamp(0, 255).add_(0.5).to(torch.uint8)
 
 
 @dataclass(frozen=True)

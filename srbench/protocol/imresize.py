@@ -7,7 +7,9 @@ separable passes. The weights are computed in float64 as MATLAB does and cast to
 image's dtype.
 
 Each 1-D pass is a banded matrix product, evaluated as a batched matmul over blocks of
-consecutive outputs that each read one contiguous window of the (mirrored) input. Measured
+consecutive outputs that each read one contiguous window of the (mirrored) input: 16
+outputs per block when shrinking, 64 when enlarging (the fastest sizes on 2 CPU cores, by
+10-25 % over 32 both ways). Measured
 on 2 CPU cores for a 1024×768 RGB float64 image: 8-12 ms down (1/2, 1/3, 1/4) and
 0.1-0.36 s up (2, 3, 4), i.e. 2.2-2.7x (down) and 5.5-6x (up) faster than a per-tap
 gather + weighted sum, which is memory-bound on the large upscaled output; a dense matmul
@@ -33,7 +35,8 @@ __all__ = ["imresize", "output_size"]
 
 CUBIC_A = -0.5  # MATLAB's bicubic kernel parameter (Keys 1981)
 KERNEL_WIDTH = 4.0  # support of the cubic kernel, in input pixels at scale 1
-_BLOCK = 32  # outputs per block of the banded product (see the module docstring)
+# Outputs per block of the banded product, by direction (see the module docstring).
+_BLOCK_DOWN, _BLOCK_UP = 16, 64
 
 
 def _cubic(x: Tensor) -> Tensor:
@@ -80,7 +83,7 @@ def _plan(
     """Block-banded weights (blocks, block, window) and the input positions the windows read."""
     weights, first = _contributions(in_len, out_len, scale)
     taps = weights.shape[1]
-    n_blocks = -(-out_len // _BLOCK)
+    n_blocks = -(-out_len // (_BLOCK_DOWN if scale < 1 else _BLOCK_UP))
     block = -(-out_len // n_blocks)
     pad = n_blocks * block - out_len  # padded outputs get zero weights and are cut off
     weights = torch.cat([weights, weights.new_zeros(pad, taps)]).view(n_blocks, block, taps)

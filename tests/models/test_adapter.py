@@ -1,0 +1,36 @@
+"""The adapter's output checks: non-finite values are refused wherever they are."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from srbench.errors import ModelError
+from srbench.models.adapter import upscale
+
+
+class _Fill(nn.Module):
+    """Nearest upscaling by 2 in [0, 1], with `value` written at one pixel."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x.repeat_interleave(2, -2).repeat_interleave(2, -1).clone()
+        out[..., 3, 5] = self.value
+        return out
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_one_non_finite_pixel_is_refused(value: float) -> None:
+    lr = torch.randint(0, 256, (1, 3, 8, 9), dtype=torch.uint8)
+    with pytest.raises(ModelError, match="returned NaN or Inf values at x2"):
+        upscale(_Fill(value), lr, 2, name="fill")
+
+
+def test_huge_finite_values_whose_sum_overflows_pass() -> None:
+    lr = torch.full((1, 3, 8, 9), 255, dtype=torch.uint8)
+    out = upscale(_Fill(1e300), lr, 2, name="fill")  # the sum is inf, every value finite
+    assert torch.isfinite(out).all() and out[0, 0, 3, 5].item() == pytest.approx(255e300)
