@@ -4,21 +4,43 @@ FLOPs come from `torch.utils.flop_counter.FlopCounterMode`, which counts multipl
 convolutions and matrix products as 2 FLOPs each and ignores element-wise work (ReLU,
 additions, pixel shuffle); so MACs = FLOPs / 2. The count runs on a copy of the model on
 the `meta` device: no arithmetic is done, so it is instant even for EDSR on a large input.
+
+Entering the counter imports `torch._dynamo` (about 2 s on a 2-core machine, more than
+scoring all of B100), so counts are kept under `$SRBENCH_HOME/complexity/`, keyed by a
+fingerprint of everything they depend on: the model's class, its printed structure and
+plain attributes (such as `scale`), the names, shapes and dtypes of its parameters and
+buffers, its IO contract, the input shape and dtype, the torch version and the counting
+convention. An unreadable entry is counted
+again and rewritten; a cache that cannot be written is skipped.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from srbench.models.adapter import model_dtype, model_io
+from srbench.weights import srbench_home
 
-__all__ = ["FLOPS_CONVENTION", "Complexity", "count_flops", "count_params", "model_input_shape"]
+__all__ = [
+    "FLOPS_CONVENTION",
+    "Complexity",
+    "complexity_cache_dir",
+    "count_flops",
+    "count_params",
+    "model_input_shape",
+]
 
 FLOPS_CONVENTION = "FLOPs = 2 × MACs (conv and matmul only, torch.utils.flop_counter)"
+
+log = logging.getLogger("srbench")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,14 +72,68 @@ def model_input_shape(
     return (batch, 1 if io.color == "y" else 3, height, width)
 
 
-def count_flops(module: nn.Module, input_shape: tuple[int, ...]) -> Complexity:
-    """Parameters, MACs and FLOPs of `module` on a float input of `input_shape`."""
+def complexity_cache_dir() -> Path:
+    """Where FLOP counts are cached: `<srbench_home()>/complexity`."""
+    return srbench_home() / "complexity"
+
+
+_PLAIN = (bool, int, float, str, tuple)
+
+
+def _fingerprint(module: nn.Module, input_shape: tuple[int, ...]) -> str:
+    """SHA-256 of everything a FLOP count of `module` on `input_shape` depends on."""
+    kind = type(module)
+    tensors = [
+        (name, tuple(t.shape), str(t.dtype))
+        for name, t in [*module.named_parameters(), *module.named_buffers()]
+    ]
+    settings = [  # plain attributes such as `scale` that steer a forward but not its repr
+        sorted((k, repr(v)) for k, v in vars(m).items() if isinstance(v, _PLAIN))
+        for m in module.modules()
+    ]
+    parts = [
+        FLOPS_CONVENTION,
+        torch.__version__,
+        f"{kind.__module__}.{kind.__qualname__}",
+        repr(module),
+        repr(tensors),
+        repr(settings),
+        repr(model_io(module)),
+        repr(tuple(input_shape)),
+        str(model_dtype(module)),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _count(module: nn.Module, input_shape: tuple[int, ...]) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     meta = copy.deepcopy(module).to("meta")
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         meta(torch.empty(input_shape, dtype=model_dtype(module), device="meta"))
-    flops = int(counter.get_total_flops())
+    return int(counter.get_total_flops())
+
+
+def _cached_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:
+    path = complexity_cache_dir() / f"{_fingerprint(module, input_shape)}.json"
+    try:
+        return int(json.loads(path.read_text())["flops"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # absent or unreadable: count again
+    flops = _count(module, input_shape)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{id(path)}.tmp")
+        tmp.write_text(json.dumps({"flops": flops}))
+        tmp.replace(path)
+    except OSError as exc:
+        log.debug("could not cache the FLOP count in %s: %s", path.parent, exc)
+    return flops
+
+
+def count_flops(module: nn.Module, input_shape: tuple[int, ...]) -> Complexity:
+    """Parameters, MACs and FLOPs of `module` on a float input of `input_shape`."""
+    flops = _cached_flops(module, tuple(input_shape))
     return Complexity(
         params=count_params(module),
         macs=flops // 2,
