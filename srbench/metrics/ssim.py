@@ -15,9 +15,9 @@ Set5/Set14 pairs of every scale the result is within 5e-7 of the float64 computa
 tests hold it to 2e-6 of a float64 textbook SSIM, 25x below half a unit of the fourth
 decimal that tables print.
 
-On CPU the window runs as OpenCV's separable SIMD filter over the four maps as channels of
-one image: 5 ms for a 1016×760 image on one core, against 26 ms for float64 banded matrix
-products in torch and 19 ms for float32 ones. On CUDA it runs as two stacked 1-D
+On CPU the window runs as OpenCV's separable SIMD filter, map by map: 7 ms for the four maps
+of a 1016×760 image on one core, against 26 ms for float64 banded matrix products in torch
+and 19 ms for float32 ones. On CUDA it runs as two stacked 1-D
 convolutions over the four maps.
 """
 
@@ -68,52 +68,47 @@ def _taps32() -> np.ndarray:
 
 
 def filter_valid(maps: Tensor) -> Tensor:
-    """MATLAB `filter2(window, map, 'valid')` of channels-last float32 maps (..., H, W, K):
-    (..., H - 10, W - 10, K)."""
+    """MATLAB `filter2(window, map, 'valid')` of each float32 map in (M, H, W):
+    (M, H - 10, W - 10), a view into a buffer of the full size on CPU."""
     if maps.device.type != "cpu":
         return _filter_conv(maps)
     taps, half = _taps32(), WINDOW_SIZE // 2
-    height, width = maps.shape[-3] - 2 * half, maps.shape[-2] - 2 * half
-    planes = []
-    for src in maps.reshape(-1, *maps.shape[-3:]):
-        # the centred anchor lets OpenCV use its symmetric-kernel path (1.8x faster)
-        full = cv2.sepFilter2D(src.contiguous().numpy(), -1, taps, taps)
-        full = torch.from_numpy(full.reshape(src.shape))
-        planes.append(full[half : half + height, half : half + width])
-    out = planes[0] if len(planes) == 1 else torch.stack(planes)
-    return out.view(*maps.shape[:-3], height, width, maps.shape[-1])
+    maps = maps.contiguous()
+    full = torch.empty_like(maps)
+    for src, dst in zip(maps.numpy(), full.numpy(), strict=True):
+        # one map at a time: faster than OpenCV's multi-channel filter plus merging and
+        # splitting; the centred anchor lets it use its symmetric-kernel path (1.8x faster)
+        cv2.sepFilter2D(src, -1, taps, taps, dst=dst)
+    return full[:, half:-half, half:-half]
 
 
 def _filter_conv(maps: Tensor) -> Tensor:
-    """The same filtering as two stacked 1-D convolutions (channels-last in and out)."""
+    """The same filtering as two stacked 1-D convolutions over the maps (M, H, W)."""
     taps = torch.tensor(WINDOW, dtype=maps.dtype, device=maps.device)
-    planes = maps.movedim(-1, -3)  # (..., K, H, W)
-    flat = planes.reshape(-1, 1, *planes.shape[-2:])
-    out = F.conv2d(F.conv2d(flat, taps.view(1, 1, -1, 1)), taps.view(1, 1, 1, -1))
-    return out.view(*planes.shape[:-2], *out.shape[-2:]).movedim(-3, -1)
+    out = F.conv2d(maps.unsqueeze(1), taps.view(1, 1, -1, 1))
+    return F.conv2d(out, taps.view(1, 1, 1, -1)).squeeze(1)
 
 
 def ssim_maps_mean(x: Tensor, y: Tensor, *, data_range: float = 255.0) -> Tensor:
     """Mean SSIM map of each (H, W) pair in (M, H, W) tensors x, y: (M,) float64."""
     x, y = x.to(torch.float32), y.to(torch.float32)
-    offset = torch.add(x, y).mean(dim=(-2, -1), keepdim=True).round_()  # exact in float32
-    maps = x.new_empty(*x.shape, 4)
-    u, v, uu, vv = maps.unbind(-1)
-    torch.add(x, y, out=u)  # out= into strided views: the maps are built channels-last
+    maps = x.new_empty(4 * x.shape[0], *x.shape[1:])
+    u, v, uu, vv = maps.chunk(4)
+    torch.add(x, y, out=u)
+    offset = u.mean(dim=(-2, -1), keepdim=True).round_()  # exact in float32
     u.sub_(offset)
     torch.sub(x, y, out=v)
     torch.mul(u, u, out=uu)
     torch.mul(v, v, out=vv)
-    planes = filter_valid(maps).movedim(-1, 0).contiguous()  # contiguous: 2x faster below
-    mu_u, mu_v, e_uu, e_vv = planes
+    mu_u, mu_v, e_uu, e_vv = filter_valid(maps).chunk(4)
     # With a = mu_u², b = mu_v², su = E[u²] - mu_u², sv = E[v²] - b (su of the centred u,
     # a of the true one), the SSIM of x and y is
     # (a - b + 2 C1)(su - sv + 2 C2) / ((a + b + 2 C1)(su + sv + 2 C2)).
     c1 = 2 * (K1 * data_range) ** 2
     c2 = 2 * (K2 * data_range) ** 2
     su = e_uu - mu_u.square()
-    a, b = mu_u.add_(offset).square_(), mu_v.square_()
-    sv = e_vv.sub_(b)
+    a, b = (mu_u + offset).square_(), mu_v.square()
+    sv = e_vv - b
     numerator = (a - b).add_(c1).mul_((su - sv).add_(c2))
     denominator = a.add_(b).add_(c1).mul_(su.add_(sv).add_(c2))
     return numerator.div_(denominator).mean(dim=(-2, -1), dtype=torch.float64)

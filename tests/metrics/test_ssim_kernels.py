@@ -37,11 +37,11 @@ def _reference_ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("size", [(11, 11), (12, 40), (42, 43), (75, 33), (100, 70)])
 def test_filter_matches_a_dense_window(size: tuple[int, int]) -> None:
     gen = torch.Generator().manual_seed(sum(size))
-    maps = torch.rand(2, *size, 4, generator=gen) * 255  # channels-last, as ssim builds them
-    dense = _dense(maps.movedim(-1, 1).reshape(8, *size)).view(2, 4, size[0] - 10, -1)
+    maps = torch.rand(4, *size, generator=gen) * 255
+    dense = _dense(maps)
     for out in (filter_valid(maps), _filter_conv(maps)):
-        assert out.shape == (2, size[0] - 10, size[1] - 10, 4)
-        torch.testing.assert_close(out.movedim(-1, 1).double(), dense, rtol=0, atol=1e-4)
+        assert out.shape == (4, size[0] - 10, size[1] - 10)
+        torch.testing.assert_close(out.double(), dense, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("size", [(11, 11), (42, 43), (75, 33)])
