@@ -112,15 +112,13 @@ def summary_table(
     rows = _select(rows, models, datasets, scales, protocol, allow_mixed_protocols)
     ok = rows[rows["status"] == "ok"]
     means = ok.pivot_table(index=CELL, columns="metric", values="value", aggfunc="mean")
-    images = rows.groupby([*CELL, "image_id"]).agg(
-        status=("status", _image_status), error=("error", _first_text)
-    )
+    images = _image_statuses(rows)
     counts = images.groupby(CELL).agg(
-        n_images=("status", lambda s: int((s == "ok").sum())),
-        n_failed=("status", lambda s: int((s == "failed").sum())),
-        n_skipped=("status", lambda s: int((s == "skipped").sum())),
-        note=("error", _first_text),
+        n_images=("ok", "sum"), n_failed=("failed", "sum"), note=("error", "first")
     )
+    counts["n_skipped"] = images.groupby(CELL).size() - counts["n_images"] - counts["n_failed"]
+    counts["note"] = counts["note"].fillna("")
+    counts = counts[["n_images", "n_failed", "n_skipped", "note"]]
     table = counts.join(means, how="left").reset_index()
     table.columns.name = None
     for metric in rows["metric"].unique():
@@ -136,16 +134,19 @@ def summary_table(
     return _ordered(table, CELL)
 
 
-def _image_status(statuses: pd.Series) -> str:
-    """An image failed if any metric failed, is ok if any metric scored, else skipped."""
-    for status in ("failed", "ok"):
-        if (statuses == status).any():
-            return status
-    return "skipped"
-
-
-def _first_text(values: pd.Series) -> str:
-    return next((v for v in values if isinstance(v, str) and v), "")
+def _image_statuses(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per image: `failed` if any metric failed, else `ok` if any scored (else skipped), and
+    its first non-empty error (NaN if none), in vectorised groupbys."""
+    flags = rows[[*CELL, "image_id"]].assign(
+        failed=rows["status"].eq("failed"),
+        scored=rows["status"].eq("ok"),
+        error=rows["error"].where(rows["error"].astype(bool) & rows["error"].notna()),
+    )
+    images = flags.groupby([*CELL, "image_id"]).agg(
+        failed=("failed", "any"), scored=("scored", "any"), error=("error", "first")
+    )
+    images["ok"] = images["scored"] & ~images["failed"]
+    return images
 
 
 def _with_published(table: pd.DataFrame) -> pd.DataFrame:
