@@ -6,11 +6,11 @@ Usage:
 
 Paths, all on the same images in one process and one run (so all see the same load):
 - srbench: `srbench run --models bicubic ... --timing off` as a whole process (imports,
-  decoding, LR, store) on a fresh results directory and an empty LR cache; then again with
-  the LR cache filled (a second model on the same data); and per cell, in-process, after
-  one untimed run. Also the cost of starting the process alone (`python -m srbench
-  --version`). Wall and CPU time (user + system, all threads) are both recorded: the ratios
-  of CPU times hardly move with the machine's load.
+  decoding, LR, store) on a fresh results directory and an empty SRBENCH_HOME (no cached
+  LR images or FLOP counts); then again with both cached (a second model on the same
+  data); and per cell, in-process, after one untimed run. Also the cost of starting the
+  process alone (`python -m srbench --version`). Wall and CPU time (user + system, all
+  threads) are both recorded: the ratios of CPU times hardly move with the machine's load.
 - BasicSR 1.4.2: `matlab_functions.imresize` down and up, uint8 rounding, `calculate_psnr`
   and `calculate_ssim` (test_y_channel=True, crop_border=scale); decoding not counted.
 - pyiqa: `psnr` and `ssim` (test_y_channel=True, color_space='ycbcr', crop_border=scale,
@@ -19,8 +19,9 @@ Paths, all on the same images in one process and one run (so all see the same lo
 It first checks that the paths agree on every (dataset, scale) cell: PSNR within 1e-3 dB,
 SSIM within 1e-4 of BasicSR and 2e-3 of pyiqa (which rounds Y before SSIM); otherwise it
 prints the disagreement and exits 1 without reporting speed. It also prints the arithmetic
-floor: the multiply-adds resampling, Y and SSIM need for these pixels, at the float64
-multiply-add rate a large matmul reaches on this machine's cores.
+floor: the multiply-adds resampling, Y and SSIM need for these pixels, each at the
+multiply-add rate a large matmul reaches on this machine's cores in the dtype srbench
+computes it in (float64 for resampling and Y, float32 for SSIM's window).
 This process calls `keep_freed_memory()` as `srbench run` does, so every in-process path
 gets the same allocator. basicsr and pyiqa come with `pip install srbench[bench]`; a
 missing one is skipped, saying so.
@@ -183,9 +184,12 @@ def main() -> None:
     if problems:
         print("The paths disagree; no speed is reported:\n  " + "\n  ".join(problems))
         raise SystemExit(1)
+    macs = arithmetic_macs(images, scales)
     floor = {
-        "gmac": arithmetic_macs(images, scales) / 1e9,
-        "rate": peak_gmacs(torch.get_num_threads()),
+        "gmac": {dtype: n / 1e9 for dtype, n in macs.items()},
+        "rate": {
+            dtype: peak_gmacs(torch.get_num_threads(), getattr(torch, dtype)) for dtype in macs
+        },
     }
     report = build_report(images, cells, paths, whole, decoded, synthetic, floor)
     report["machine"] = machine
@@ -202,7 +206,7 @@ def build_report(
     whole: dict[str, tuple[float, float]],
     decoded: PathResult,
     synthetic: dict[str, bool],
-    floor: dict[str, float],
+    floor: dict[str, dict[str, float]],
 ) -> dict:
     """The JSON record: totals, ratios, floors, one row per cell and one entry per set."""
     megapixels: dict[Cell, float] = {cell: 0.0 for cell in cells}
@@ -235,7 +239,7 @@ def build_report(
     cpu = {name: sum(r.cpu.values()) for name, r in paths.items()}
     wall["decode"], cpu["decode"] = sum(decoded.seconds.values()), sum(decoded.cpu.values())
     wall["srbench_run"], cpu["srbench_run"] = whole["cold"]
-    floor_s = floor["gmac"] / floor["rate"]
+    floor_s = sum(floor["gmac"][dtype] / floor["rate"][dtype] for dtype in floor["gmac"])
 
     def ratios(of: dict[str, float]) -> dict[str, float | None]:
         ours = of["srbench_run"]
@@ -268,6 +272,7 @@ def build_report(
 def print_report(report: dict) -> None:
     """The per-cell table, seconds per megapixel per set, the totals and the ratios."""
     machine, ratios = report["machine"], report["ratios"]
+    gmac, rate = report["arithmetic_gmac"], report["peak_gmac_per_s"]
     print(
         f"bicubic paper-protocol table, {report['images']} images; {machine['cpu']}, "
         f"{machine['cores']} cores, torch {machine['torch']} on {machine['torch_threads']} "
@@ -295,8 +300,9 @@ def print_report(report: dict) -> None:
         per = "  ".join(f"{k} {v:.3f}" for k, v in info["s_per_mp"].items())
         print(f"  {name:<9}{info['hr_megapixels']:>7.2f} MP   {per}{mark}")
     print(
-        f"\nsrbench run, whole process (imports, decoding, store), empty LR cache: "
-        f"{report['srbench_s']:.2f} s; LR cache filled: {report['srbench_warm_s']:.2f} s; "
+        f"\nsrbench run, whole process (imports, decoding, store), nothing cached: "
+        f"{report['srbench_s']:.2f} s; LR images and FLOP counts cached: "
+        f"{report['srbench_warm_s']:.2f} s; "
         f"of which starting python + srbench: {report['srbench_process_start_s']:.2f} s"
     )
     cpu, by_cpu = report["cpu_s"], report["ratios_cpu"]
@@ -312,8 +318,9 @@ def print_report(report: dict) -> None:
         f"{ratios['srbench_over_decode']:.1f}x the floor"
     )
     print(
-        f"arithmetic floor: {report['arithmetic_gmac']:.2f} GMAC (resampling, Y, SSIM) at "
-        f"{report['peak_gmac_per_s']:.1f} GMAC/s (float64 matmul peak here) = "
+        f"arithmetic floor: {gmac['float64']:.2f} GMAC (resampling, Y) at "
+        f"{rate['float64']:.1f} GMAC/s (float64 matmul peak here) + {gmac['float32']:.2f} "
+        f"GMAC (SSIM) at {rate['float32']:.1f} GMAC/s (float32) = "
         f"{report['arithmetic_floor_s']:.2f} s; srbench = "
         f"{ratios['srbench_over_arithmetic_floor']:.1f}x the floor"
     )
