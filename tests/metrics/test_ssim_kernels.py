@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srbench.metrics.ssim import K1, K2, WINDOW, _filter_conv, filter_valid, ssim
+from srbench.metrics.ssim import K1, K2, WINDOW, _filter_shifts, filter_valid, ssim
 
 FLOAT32_TOL = 2e-6  # the documented distance of srbench's SSIM from a float64 computation
 
@@ -39,7 +39,7 @@ def test_filter_matches_a_dense_window(size: tuple[int, int]) -> None:
     gen = torch.Generator().manual_seed(sum(size))
     maps = torch.rand(4, *size, generator=gen) * 255
     dense = _dense(maps)
-    for out in (filter_valid(maps), _filter_conv(maps)):
+    for out in (filter_valid(maps), _filter_shifts(maps)):
         assert out.shape == (4, size[0] - 10, size[1] - 10)
         torch.testing.assert_close(out.double(), dense, rtol=0, atol=1e-4)
 
