@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def _cached_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:
     flops = _count(module, input_shape)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{id(path)}.tmp")
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")  # unique across hosts sharing it
         tmp.write_text(json.dumps({"flops": flops}))
         tmp.replace(path)
     except OSError as exc:
