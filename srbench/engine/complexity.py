@@ -27,13 +27,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from srbench.engine.lrcache import CacheInfo
 from srbench.models.adapter import model_dtype, model_io
 from srbench.weights import srbench_home
 
 __all__ = [
     "FLOPS_CONVENTION",
     "Complexity",
+    "clear_complexity_cache",
     "complexity_cache_dir",
+    "complexity_cache_info",
     "count_flops",
     "count_params",
     "model_input_shape",
@@ -79,6 +82,20 @@ def complexity_cache_dir() -> Path:
 
 
 _PLAIN = (bool, int, float, str, tuple)
+
+
+def complexity_cache_info() -> CacheInfo:
+    """The FLOP-count cache's folder, its entries and their total size."""
+    files = sorted(complexity_cache_dir().glob("*.json"))
+    return CacheInfo(complexity_cache_dir(), len(files), sum(f.stat().st_size for f in files))
+
+
+def clear_complexity_cache() -> CacheInfo:
+    """Delete every cached FLOP count; returns what was there."""
+    before = complexity_cache_info()
+    for path in complexity_cache_dir().glob("*.json"):
+        path.unlink(missing_ok=True)
+    return before
 
 
 def _fingerprint(module: nn.Module, input_shape: tuple[int, ...]) -> str:
