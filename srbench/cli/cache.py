@@ -30,7 +30,7 @@ def info() -> None:
     found = LrCache().info()
     click.echo(f"LR cache {found.path}: {found.entries} LR images, {_megabytes(found.size_bytes)}")
     counts = complexity_cache_info()
-    click.echo(f"FLOP counts {counts.path}: {counts.entries} models")
+    click.echo(f"FLOP counts {counts.path}: {counts.entries} entries (model, scale, input size)")
 
 
 @cache.command(epilog="Example:\n  srbench cache clear")

@@ -183,9 +183,9 @@ def test_cache_info_and_clear(tmp_path: Path, home: Path) -> None:
     runner = CliRunner()
     info = runner.invoke(main, ["cache", "info"])
     assert info.exit_code == 0 and "4 LR images" in info.output and str(home) in info.output
-    assert "FLOP counts" in info.output and ": 2 models" in info.output  # bicubic x2, x3
+    assert "FLOP counts" in info.output and ": 2 entries" in info.output  # bicubic x2, x3
     cleared = runner.invoke(main, ["cache", "clear"])
     assert cleared.exit_code == 0 and cleared.output.startswith("removed 4 LR images")
     assert "removed 2 FLOP counts" in cleared.output
     after = runner.invoke(main, ["cache", "info"]).output
-    assert "0 LR images, 0.0 MB" in after and ": 0 models" in after
+    assert "0 LR images, 0.0 MB" in after and ": 0 entries" in after
