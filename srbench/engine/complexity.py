@@ -10,8 +10,8 @@ scoring all of B100), so counts are kept under `$SRBENCH_HOME/complexity/`, keye
 fingerprint of everything they depend on: the model's class, its printed structure and
 plain attributes (such as `scale`), the names, shapes and dtypes of its parameters and
 buffers, its IO contract, the input shape and dtype, the torch version and the counting
-convention. An unreadable entry is counted
-again and rewritten; a cache that cannot be written is skipped.
+convention. An unreadable entry is counted again and rewritten; a cache that cannot be
+written is skipped.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ __all__ = [
 FLOPS_CONVENTION = "FLOPs = 2 × MACs (conv and matmul only, torch.utils.flop_counter)"
 
 log = logging.getLogger("srbench")
+_PLAIN = (bool, int, float, str, tuple)  # attribute types a fingerprint records
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,13 +82,9 @@ def complexity_cache_dir() -> Path:
     return srbench_home() / "complexity"
 
 
-_PLAIN = (bool, int, float, str, tuple)
-
-
 def complexity_cache_info() -> CacheInfo:
     """The FLOP-count cache's folder, its entries and their total size."""
-    files = sorted(complexity_cache_dir().glob("*.json"))
-    return CacheInfo(complexity_cache_dir(), len(files), sum(f.stat().st_size for f in files))
+    return CacheInfo.of(complexity_cache_dir(), sorted(complexity_cache_dir().glob("*.json")))
 
 
 def clear_complexity_cache() -> CacheInfo:

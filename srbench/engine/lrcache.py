@@ -68,6 +68,11 @@ class CacheInfo:
     entries: int
     size_bytes: int
 
+    @classmethod
+    def of(cls, path: Path, files: list[Path]) -> CacheInfo:
+        """The folder `path` holding the entry `files`, and their total size."""
+        return cls(path, len(files), sum(f.stat().st_size for f in files))
+
 
 class LrCache:
     """Get and put LR tensors by `LrKey`; safe to share between threads."""
@@ -123,8 +128,7 @@ class LrCache:
 
     def info(self) -> CacheInfo:
         """Entries and bytes currently in the cache folder."""
-        files = self._entries()
-        return CacheInfo(self.root, len(files), sum(f.stat().st_size for f in files))
+        return CacheInfo.of(self.root, self._entries())
 
     def clear(self) -> CacheInfo:
         """Delete every entry; returns what was there."""

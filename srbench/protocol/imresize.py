@@ -9,11 +9,11 @@ image's dtype.
 Each 1-D pass is a banded matrix product, evaluated as a batched matmul over blocks of
 consecutive outputs that each read one contiguous window of the (mirrored) input: 16
 outputs per block when shrinking, 64 when enlarging (the fastest sizes on 2 CPU cores, by
-10-25 % over 32 both ways). Measured
-on 2 CPU cores for a 1024×768 RGB float64 image: 8-12 ms down (1/2, 1/3, 1/4) and
-0.1-0.36 s up (2, 3, 4), i.e. 2.2-2.7x (down) and 5.5-6x (up) faster than a per-tap
-gather + weighted sum, which is memory-bound on the large upscaled output; a dense matmul
-was 2-3x slower down and out of the question up.
+10-25 % over 32 both ways). Measured on 2 CPU cores, with blocks of 32, for a 1024×768
+RGB float64 image: 8-12 ms down (1/2, 1/3, 1/4) and 0.1-0.36 s up (2, 3, 4), i.e.
+2.2-2.7x (down) and 5.5-6x (up) faster than a per-tap gather + weighted sum, which is
+memory-bound on the large upscaled output; a dense matmul was 2-3x slower down and out of
+the question up.
 
 float64 is the reference. float32 stays within 1e-4 of it on 0-255 data (and gave the same
 uint8 LR on all of Set5/Set14), but a pixel sitting within 1e-4 of a .5 tie can round the
