@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from srbench.errors import ConfigError, ProtocolError
+from srbench.protocol import kernels
 from srbench.protocol.color import luma_channel
 from srbench.protocol.crop import modcrop, shave
 from srbench.protocol.imresize import imresize as matlab_imresize
@@ -33,6 +34,11 @@ __all__ = [
 
 def quantize(img: Tensor) -> Tensor:
     """Clamp to [0, 255] and round half away from zero to uint8, as MATLAB's uint8() does."""
+    if kernels.applies(img, torch.float64, torch.float32, torch.uint8):
+        src = img.detach().contiguous()
+        out = torch.empty(src.shape, dtype=torch.uint8)
+        kernels.quantize_u8(src.view(-1).numpy(), out.view(-1).numpy())
+        return out
     # clamp copies; the cast truncates, which is floor for these non-negative values
     return img.double().clamp(0, 255).add_(0.5).to(torch.uint8)
 

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from srbench.errors import ProtocolError
+from srbench.protocol import kernels
 
 __all__ = [
     "YCBCR_MATRIX",
@@ -72,8 +73,16 @@ def rgb_to_y(rgb: Tensor) -> Tensor:
         235.0
     """
     _check_rgb(rgb, "rgb_to_y")
-    red, green, blue = rgb.unbind(-3)  # per channel: converting once each is 2x faster
     (kr, kg, kb) = YCBCR_MATRIX[0]
+    if kernels.applies(rgb, torch.uint8, torch.float32, torch.float64):
+        *lead, _, height, width = rgb.shape
+        src = rgb.detach().reshape(-1, 3, height * width).contiguous()
+        y = torch.empty(*lead, 1, height, width, dtype=torch.float64)
+        kernels.y_of_rgb(
+            src.numpy(), (kr, kg, kb), YCBCR_OFFSET[0], y.view(-1, height * width).numpy()
+        )
+        return y
+    red, green, blue = rgb.unbind(-3)  # per channel: converting once each is 2x faster
     y = (
         red.to(torch.float64, copy=True)
         .mul_(kr)

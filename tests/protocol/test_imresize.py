@@ -135,21 +135,22 @@ def test_modcropped_sizes_shrink_exactly() -> None:
         assert all(math.ceil(n * (1 / s)) == n // s for n in range(s, 4000, s))
 
 
-def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    for name in ("_resize_rows", "_resize_cols"):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # compiled, banded
+def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch, dtype) -> None:
+    dims: list[int] = []
+    for name in ("_resize_compiled", "_resize_banded"):
         original = getattr(imresize_module, name)
 
-        def record(*args: object, _name: str = name, _fn=original) -> torch.Tensor:
-            calls.append(_name)
-            return _fn(*args)
+        def record(img, dim, *args: object, _fn=original) -> torch.Tensor:
+            dims.append(dim)
+            return _fn(img, dim, *args)
 
         monkeypatch.setattr(imresize_module, name, record)
-    img = torch.rand(1, 12, 12, dtype=torch.float64)
+    img = torch.rand(1, 12, 12, dtype=dtype)
     imresize(img, size=(10, 4))
     imresize(img, size=(4, 10))
     imresize(img, 0.5)
-    assert calls == ["_resize_cols", "_resize_rows"] + ["_resize_rows", "_resize_cols"] * 2
+    assert dims == [1, 0] + [0, 1] * 2
 
 
 @settings(max_examples=40, deadline=None)

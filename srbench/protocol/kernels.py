@@ -1,0 +1,94 @@
+"""The protocol's per-pixel steps as compiled loops (numba) for CPU arrays.
+
+One pass over memory per step, where torch needs a pass per operation and a temporary per
+pass: imresize's two 1-D passes, quantisation to uint8, and MATLAB Y. Each computes exactly
+what the torch code beside it does (`imresize`, `quantize`, `rgb_to_y`), which runs for
+other devices and dtypes and for autograd.
+
+In imresize each output starts from 0 and adds its taps in order, as MATLAB's `imresizemex` does; no
+pass reorders a sum or fuses a multiply-add, so results equal the block-banded matrix
+products of `imresize` exactly where the weights are dyadic (x2, x4) and to the last bit or
+two otherwise. The rows pass runs along contiguous rows (SIMD); the columns pass keeps four
+outputs in flight, because one sum's chain of additions would otherwise stall the core.
+Compiled code is cached beside this file (numba's `cache=True`) after the first call.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["applies", "quantize_u8", "resize_cols", "resize_rows", "y_of_rgb"]
+
+
+def applies(t: Tensor, *dtypes: torch.dtype) -> bool:
+    """Whether the loops can take `t`: a CPU tensor of one of `dtypes` needing no gradient."""
+    return (
+        t.device.type == "cpu"
+        and t.dtype in dtypes
+        and not (t.requires_grad and torch.is_grad_enabled())
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def resize_rows(src: np.ndarray, weights: np.ndarray, index: np.ndarray, dst: np.ndarray) -> None:
+    """dst[b, o, :] = sum over t of weights[o, t] * src[b, index[o, t], :]."""
+    for b in range(src.shape[0]):
+        for o in range(weights.shape[0]):
+            out = dst[b, o]
+            out[:] = 0.0
+            for t in range(weights.shape[1]):
+                w = weights[o, t]
+                row = src[b, index[o, t]]
+                for j in range(out.shape[0]):
+                    out[j] += w * row[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def resize_cols(
+    src: np.ndarray, weights_t: np.ndarray, index_t: np.ndarray, dst: np.ndarray
+) -> None:
+    """dst[b, i, o] = sum over t of weights_t[t, o] * src[b, i, index_t[t, o]]."""
+    taps, outputs = weights_t.shape
+    quads = outputs - outputs % 4
+    for b in range(src.shape[0]):
+        for i in range(src.shape[1]):
+            row, out = src[b, i], dst[b, i]
+            for o in range(0, quads, 4):
+                a0 = a1 = a2 = a3 = 0.0
+                for t in range(taps):
+                    w, k = weights_t[t], index_t[t]
+                    a0 += w[o] * row[k[o]]
+                    a1 += w[o + 1] * row[k[o + 1]]
+                    a2 += w[o + 2] * row[k[o + 2]]
+                    a3 += w[o + 3] * row[k[o + 3]]
+                out[o], out[o + 1], out[o + 2], out[o + 3] = a0, a1, a2, a3
+            for o in range(quads, outputs):
+                acc = 0.0
+                for t in range(taps):
+                    acc += weights_t[t, o] * row[index_t[t, o]]
+                out[o] = acc
+
+
+@numba.njit(cache=True, nogil=True)
+def quantize_u8(src: np.ndarray, dst: np.ndarray) -> None:
+    """dst = uint8(clamp(src, 0, 255) + 0.5) of flat arrays (NaN gives 0)."""
+    for i in range(src.size):
+        v = min(np.float64(src[i]), 255.0)
+        dst[i] = np.uint8((v if v >= 0.0 else 0.0) + 0.5)
+
+
+@numba.njit(cache=True, nogil=True)
+def y_of_rgb(
+    src: np.ndarray, coef: tuple[float, float, float], offset: float, dst: np.ndarray
+) -> None:
+    """dst[n] = (coef · src[n, 0:3]) / 255 + offset of (N, 3, P) into (N, P), in float64."""
+    kr, kg, kb = coef
+    for n in range(src.shape[0]):
+        r, g, b, y = src[n, 0], src[n, 1], src[n, 2], dst[n]
+        for i in range(y.shape[0]):
+            y[i] = (
+                np.float64(r[i]) * kr + np.float64(g[i]) * kg + np.float64(b[i]) * kb
+            ) / 255.0 + offset

@@ -1,0 +1,100 @@
+"""The compiled CPU loops compute what the torch code beside them computes.
+
+Each public function takes the compiled path for a CPU tensor that needs no gradient and
+the torch path otherwise; a tensor that requires grad, under grad mode, forces the torch
+path here, so the two are compared on the same input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srbench.protocol import quantize
+from srbench.protocol.color import rgb_to_y
+from srbench.protocol.imresize import imresize
+
+
+def _torch_path(fn, img: torch.Tensor, *args: object) -> torch.Tensor:
+    with torch.enable_grad():
+        return fn(img.double().requires_grad_(True), *args).detach()
+
+
+def _image(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, shape, generator=gen).double()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    height=st.integers(4, 60),
+    width=st.integers(4, 60),
+    scale=st.sampled_from([2, 4, 1 / 2, 1 / 4]),
+)
+def test_imresize_equals_the_banded_products_at_dyadic_scales(
+    seed: int, height: int, width: int, scale: float
+) -> None:
+    img = _image(seed, (2, 3, height, width))
+    assert torch.equal(imresize(img, scale), _torch_path(imresize, img, scale))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    height=st.integers(4, 60),
+    width=st.integers(4, 60),
+    scale=st.sampled_from([3, 1 / 3, 0.7, 1.6]),
+)
+def test_imresize_agrees_to_the_last_bits_and_rounds_the_same(
+    seed: int, height: int, width: int, scale: float
+) -> None:
+    img = _image(seed, (3, height, width))
+    ours, banded = imresize(img, scale), _torch_path(imresize, img, scale)
+    torch.testing.assert_close(ours, banded, rtol=0, atol=1e-12)
+    assert torch.equal(quantize(ours), quantize(banded))
+
+
+def test_imresize_keeps_leading_dimensions_and_size_argument() -> None:
+    img = _image(1, (2, 2, 3, 17, 9))
+    out = imresize(img, size=(5, 20))
+    assert out.shape == (2, 2, 3, 5, 20) and out.is_contiguous()
+    banded = _torch_path(lambda x: imresize(x, size=(5, 20)), img)
+    torch.testing.assert_close(out, banded, rtol=0, atol=1e-12)
+
+
+def test_imresize_reads_non_contiguous_views() -> None:
+    img = _image(2, (3, 40, 30))
+    view = img.transpose(-1, -2)
+    assert torch.equal(imresize(view, 0.5), imresize(view.contiguous(), 0.5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.uint8])
+def test_quantize_matches_the_torch_formula(dtype: torch.dtype) -> None:
+    edges = [-1e9, -0.5, -0.0, 0.4999999, 0.5, 1.5, 2.5, 254.5, 254.49999, 255.4, 255.5, 1e9]
+    gen = torch.Generator().manual_seed(3)
+    values = torch.cat([torch.tensor(edges), torch.randn(5000, generator=gen) * 150 + 128])
+    if dtype == torch.uint8:
+        values = values.clamp(0, 255)
+    img = values.to(dtype).view(1, 1, -1)
+    expected = img.double().clamp(0, 255).add(0.5).to(torch.uint8)
+    out = quantize(img)
+    assert out.dtype == torch.uint8 and out.shape == img.shape
+    assert torch.equal(out, expected)
+
+
+def test_quantize_maps_nan_to_zero_and_infinities_to_the_ends() -> None:
+    out = quantize(torch.tensor([math.nan, math.inf, -math.inf], dtype=torch.float64))
+    assert out.tolist() == [0, 255, 0]
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float64])
+def test_rgb_to_y_agrees_with_the_torch_path(dtype: torch.dtype) -> None:
+    img = _image(4, (2, 3, 31, 17)).to(dtype)
+    ours = rgb_to_y(img)
+    assert ours.shape == (2, 1, 31, 17) and ours.dtype == torch.float64
+    torch.testing.assert_close(ours, _torch_path(rgb_to_y, img), rtol=0, atol=1e-12)
