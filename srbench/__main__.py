@@ -1,3 +1,3 @@
-from srbench.cli import main
+from srbench.cli import entry
 
-main()
+entry()
