@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import torch
 from torch import Tensor
@@ -75,7 +74,7 @@ def filter_valid(maps: Tensor) -> Tensor:
     return out
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@kernels.compiled(error_model="numpy")
 def _ssim_means(
     x: np.ndarray, y: np.ndarray, taps: np.ndarray, c1: float, c2: float, out: np.ndarray
 ) -> None:

@@ -10,17 +10,35 @@ pass reorders a sum or fuses a multiply-add, so results equal the block-banded m
 products of `imresize` exactly where the weights are dyadic (x2, x4) and to the last bit or
 two otherwise. The rows pass runs along contiguous rows (SIMD); the columns pass keeps four
 outputs in flight, because one sum's chain of additions would otherwise stall the core.
-Compiled code is cached beside this file (numba's `cache=True`) after the first call.
+Compiled code is cached beside this file (numba's `cache=True`) after the first call, or in
+numba's user cache directory when this file's folder is read-only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numba
 import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["applies", "quantize_u8", "resize_cols", "resize_rows", "y_of_rgb"]
+__all__ = ["applies", "compiled", "quantize_u8", "resize_cols", "resize_rows", "y_of_rgb"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def compiled(**options: Any) -> Callable[[F], F]:
+    """`numba.njit(nogil=True, **options)`, cached on disk where numba can write a cache."""
+
+    def wrap(fn: F) -> F:
+        try:
+            return numba.njit(cache=True, nogil=True, **options)(fn)
+        except RuntimeError:  # no writable cache directory at all: compile in each process
+            return numba.njit(nogil=True, **options)(fn)
+
+    return wrap
 
 
 def applies(t: Tensor, *dtypes: torch.dtype) -> bool:
@@ -32,7 +50,7 @@ def applies(t: Tensor, *dtypes: torch.dtype) -> bool:
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled()
 def resize_rows(src: np.ndarray, weights: np.ndarray, index: np.ndarray, dst: np.ndarray) -> None:
     """dst[b, o, :] = sum over t of weights[o, t] * src[b, index[o, t], :]."""
     for b in range(src.shape[0]):
@@ -46,7 +64,7 @@ def resize_rows(src: np.ndarray, weights: np.ndarray, index: np.ndarray, dst: np
                     out[j] += w * row[j]
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled()
 def resize_cols(
     src: np.ndarray, weights_t: np.ndarray, index_t: np.ndarray, dst: np.ndarray
 ) -> None:
@@ -72,7 +90,7 @@ def resize_cols(
                 out[o] = acc
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled()
 def quantize_u8(src: np.ndarray, dst: np.ndarray) -> None:
     """dst = uint8(clamp(src, 0, 255) + 0.5) of flat arrays (NaN gives 0)."""
     for i in range(src.size):
@@ -80,7 +98,7 @@ def quantize_u8(src: np.ndarray, dst: np.ndarray) -> None:
         dst[i] = np.uint8((v if v >= 0.0 else 0.0) + 0.5)
 
 
-@numba.njit(cache=True, nogil=True)
+@compiled()
 def y_of_rgb(
     src: np.ndarray, coef: tuple[float, float, float], offset: float, dst: np.ndarray
 ) -> None:

@@ -8,13 +8,19 @@ path here, so the two are compared on the same input.
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srbench.protocol import quantize
+import srbench
+from srbench.protocol import kernels, quantize
 from srbench.protocol.color import rgb_to_y
 from srbench.protocol.imresize import imresize
 
@@ -98,3 +104,40 @@ def test_rgb_to_y_agrees_with_the_torch_path(dtype: torch.dtype) -> None:
     ours = rgb_to_y(img)
     assert ours.shape == (2, 1, 31, 17) and ours.dtype == torch.float64
     torch.testing.assert_close(ours, _torch_path(rgb_to_y, img), rtol=0, atol=1e-12)
+
+
+def test_compiled_loops_work_where_no_cache_can_be_written(tmp_path: Path) -> None:
+    """A read-only install (here: `__pycache__` is a file) and an unwritable home."""
+    package = tmp_path / "srbench"
+    shutil.copytree(
+        Path(srbench.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (package / "protocol" / "__pycache__").write_text("not a directory")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
+    env.update(PYTHONPATH=str(tmp_path), HOME="/dev/null")
+    code = (
+        "import torch; from srbench.protocol.imresize import imresize; "
+        "print(imresize(torch.full((1, 4, 4), 7.0, dtype=torch.float64), 2).sum().item())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == 7.0 * 64
+
+
+def test_compiled_falls_back_to_compiling_without_a_cache(monkeypatch) -> None:
+    real = kernels.numba.njit
+
+    def njit(*args: object, cache: bool = False, **options: object):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **options)
+
+    monkeypatch.setattr(kernels.numba, "njit", njit)
+
+    @kernels.compiled()
+    def twice(x: float) -> float:
+        return 2 * x
+
+    assert twice(3.5) == 7.0
