@@ -1,17 +1,18 @@
 """The protocol's per-pixel steps as compiled loops (numba) for CPU arrays.
 
-One pass over memory per step, where torch needs a pass per operation and a temporary per
-pass: imresize's two 1-D passes, quantisation to uint8, and MATLAB Y. Each computes exactly
-what the torch code beside it does (`imresize`, `quantize`, `rgb_to_y`), which runs for
-other devices and dtypes and for autograd.
+One pass over memory per step, where torch needs a pass and a temporary per operation:
+imresize's two 1-D passes, quantisation to uint8 and MATLAB Y (SSIM's loop is in
+`srbench/metrics/ssim.py`). Each does the arithmetic of the torch code beside it
+(`imresize`, `quantize`, `rgb_to_y`), which still runs for other devices and dtypes and
+for autograd; results agree to the last bit or two, where torch's matrix products and
+scaled additions round differently (they may fuse a multiply and an add).
 
-In imresize each output starts from 0 and adds its taps in order, as MATLAB's `imresizemex` does; no
-pass reorders a sum or fuses a multiply-add, so results equal the block-banded matrix
-products of `imresize` exactly where the weights are dyadic (x2, x4) and to the last bit or
-two otherwise. The rows pass runs along contiguous rows (SIMD); the columns pass keeps four
-outputs in flight, because one sum's chain of additions would otherwise stall the core.
-Compiled code is cached beside this file (numba's `cache=True`) after the first call, or in
-numba's user cache directory when this file's folder is read-only.
+In imresize each output starts from 0 and adds its taps in order, and no loop reorders a
+sum or fuses a multiply-add, so the results equal the block-banded matrix products exactly
+where the weights are dyadic (x2, x4). The rows pass runs along contiguous rows (SIMD); the
+columns pass keeps four outputs in flight, because one sum's chain of additions would
+otherwise stall the core. Compiled code is cached beside this file after the first call,
+in numba's user cache directory when this folder is read-only, or not at all.
 """
 
 from __future__ import annotations
