@@ -58,6 +58,7 @@ def _gaussian(size: int, sigma: float) -> tuple[float, ...]:
 
 
 WINDOW = _gaussian(WINDOW_SIZE, WINDOW_SIGMA)  # normalised 1-D taps
+_WINDOW32 = np.asarray(WINDOW, dtype=np.float32)  # the taps of the compiled CPU loop
 
 
 def filter_valid(maps: Tensor) -> Tensor:
@@ -100,11 +101,12 @@ def _ssim_means(
         rows = np.empty((4, width - n + 1), np.float32)
         means = np.zeros(width - n + 1)
         for r in range(height):
-            for slot in (ring[r % n], ring[r % n + n]):
-                for j in range(width):
-                    a, b = np.float32(xm[r, j]), np.float32(ym[r, j])
-                    u, v = (a + b) - offset, a - b
-                    slot[0, j], slot[1, j], slot[2, j], slot[3, j] = u, v, u * u, v * v
+            slot = ring[r % n]
+            for j in range(width):
+                a, b = np.float32(xm[r, j]), np.float32(ym[r, j])
+                u, v = (a + b) - offset, a - b
+                slot[0, j], slot[1, j], slot[2, j], slot[3, j] = u, v, u * u, v * v
+            ring[r % n + n] = slot
             if r < n - 1:
                 continue
             window = ring[(r + 1) % n : (r + 1) % n + n]
@@ -132,12 +134,23 @@ def _ssim_means(
 
 def ssim_maps_mean(x: Tensor, y: Tensor, *, data_range: float = 255.0) -> Tensor:
     """Mean SSIM map of each (H, W) pair in (M, H, W) tensors x, y: (M,) float64."""
+    if x.dim() != 3 or x.shape != y.shape:
+        raise ProtocolError(
+            f"ssim maps must be two (M, H, W) tensors of one shape, got {tuple(x.shape)} and "
+            f"{tuple(y.shape)}",
+            hint="pass the (N*C, H, W) views of one prepared SR/HR pair",
+        )
+    if min(x.shape[-2:]) < WINDOW_SIZE:
+        raise ProtocolError(
+            f"ssim needs images of at least {WINDOW_SIZE}x{WINDOW_SIZE} px, got "
+            f"{x.shape[-2]}x{x.shape[-1]}",
+            hint="the 11x11 window must fit inside the shaved image",
+        )
     c1 = 2 * (K1 * data_range) ** 2
     c2 = 2 * (K2 * data_range) ** 2
     if kernels.applies(x, torch.float64, torch.float32) and kernels.applies(y, x.dtype):
         out = torch.empty(x.shape[0], dtype=torch.float64)
-        taps = np.asarray(WINDOW, dtype=np.float32)
-        _ssim_means(x.detach().numpy(), y.detach().numpy(), taps, c1, c2, out.numpy())
+        _ssim_means(x.detach().numpy(), y.detach().numpy(), _WINDOW32, c1, c2, out.numpy())
         return out
     x, y = x.to(torch.float32), y.to(torch.float32)
     maps = x.new_empty(4 * x.shape[0], *x.shape[1:])
@@ -170,12 +183,6 @@ def ssim(sr: Tensor, hr: Tensor, *, data_range: float = 255.0) -> Tensor:
         1.0
     """
     check_pair(sr, hr, "ssim")
-    if min(sr.shape[-2:]) < WINDOW_SIZE:
-        raise ProtocolError(
-            f"ssim needs images of at least {WINDOW_SIZE}x{WINDOW_SIZE} px, got "
-            f"{sr.shape[-2]}x{sr.shape[-1]}",
-            hint="the 11x11 window must fit inside the shaved image",
-        )
     if not data_range > 0:
         raise ConfigError(f"ssim: data_range must be positive, not {data_range!r}")
     n, c, h, w = sr.shape

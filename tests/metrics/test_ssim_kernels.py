@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from srbench.errors import ProtocolError
 from srbench.metrics.ssim import K1, K2, WINDOW, filter_valid, ssim, ssim_maps_mean
 
 FLOAT32_TOL = 2e-6  # the documented distance of srbench's SSIM from a float64 computation
@@ -92,3 +93,11 @@ def test_compiled_ssim_agrees_with_the_torch_path(size: tuple[int, int]) -> None
     torch_path = ssim_maps_mean(x.half(), y.half())  # exact integers; float16 is not compiled
     torch.testing.assert_close(compiled, torch_path, rtol=0, atol=FLOAT32_TOL)
     assert compiled.dtype == torch.float64 and compiled.shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "y_shape"), [((1, 20, 20), (1, 20, 21)), ((20, 20), (20, 20)), ((2, 10, 30),) * 2]
+)
+def test_ssim_maps_mean_refuses_what_its_loop_cannot_read(x_shape, y_shape) -> None:
+    with pytest.raises(ProtocolError, match="ssim"):
+        ssim_maps_mean(torch.zeros(x_shape, dtype=torch.float64), torch.zeros(y_shape))
