@@ -1,17 +1,22 @@
 """Model size and cost: parameters, and MACs/FLOPs at a stated input size (SPEC §7).
 
-FLOPs come from `torch.utils.flop_counter.FlopCounterMode`, which counts multiply-adds of
-convolutions and matrix products as 2 FLOPs each and ignores element-wise work (ReLU,
-additions, pixel shuffle); so MACs = FLOPs / 2. The count runs on a copy of the model on
+FLOPs follow `torch.utils.flop_counter.FlopCounterMode`'s convention: multiply-adds of
+convolutions and matrix products count 2 FLOPs each, element-wise work (ReLU, additions,
+pixel shuffle) is ignored, so MACs = FLOPs / 2. The count runs on a copy of the model on
 the `meta` device: no arithmetic is done, so it is instant even for EDSR on a large input.
 
-Entering the counter imports `torch._dynamo` (about 2 s on a 2-core machine, more than
-scoring all of B100), so counts are kept under `$SRBENCH_HOME/complexity/`, keyed by a
-fingerprint of everything they depend on: the model's class, its printed structure and
-plain attributes (such as `scale`), the names, shapes and dtypes of its parameters and
-buffers, its IO contract, the input shape and dtype, the torch version and the counting
-convention. An unreadable entry is counted again and rewritten; a cache that cannot be
-written is skipped.
+Entering `FlopCounterMode` imports `torch._dynamo` (about 2 s of one core, more than
+scoring all of B100). So the forward first runs under a `TorchFunctionMode` that applies
+the same formulas to the convolutions and matrix products called through torch's API
+(`_FunctionCounter`); only a model that calls anything else that could multiply matrices
+(einsum, attention, RNNs, aten ops directly, a matmul of a vector) is counted again by
+`FlopCounterMode`. Tests check both give the same count for every registered model.
+
+Counts are kept under `$SRBENCH_HOME/complexity/`, keyed by a fingerprint of everything
+they depend on: the model's class, its printed structure and plain attributes (such as
+`scale`), the names, shapes and dtypes of its parameters and buffers, its IO contract, the
+input shape and dtype, the torch version and the counting convention. An unreadable entry
+is counted again and rewritten; a cache that cannot be written is skipped.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ import copy
 import hashlib
 import json
 import logging
+import math
+import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
 
 from srbench.engine.lrcache import CacheInfo
 from srbench.models.adapter import model_dtype, model_io
@@ -120,13 +131,77 @@ def _fingerprint(module: nn.Module, input_shape: tuple[int, ...]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+_PRODUCTS = frozenset({torch.matmul, Tensor.matmul, torch.mm, Tensor.mm, torch.bmm, Tensor.bmm})
+_BIASED = frozenset({torch.addmm, Tensor.addmm, torch.baddbmm, Tensor.baddbmm})  # (bias, a, b)
+_CONVS = frozenset({F.conv1d, F.conv2d, F.conv3d})
+_TRANSPOSED = frozenset({F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d})
+_COUNTED = _PRODUCTS | _BIASED | _CONVS | _TRANSPOSED | {F.linear}
+# Names of calls that may multiply matrices in ways the formulas here do not cover.
+_UNCOVERED = re.compile(r"mm|matmul|conv|einsum|tensordot|bilinear|lstm|gru|rnn|attention|dot")
+_OPERANDS = ("input", "mat1", "batch1", "mat2", "batch2", "other", "weight")
+
+
+def _operands(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Tensor]:
+    """The tensor operands of a call in order, positional or by keyword."""
+    given = [*args, *(kwargs[name] for name in _OPERANDS if name in kwargs)]
+    return [t for t in given if isinstance(t, Tensor)]
+
+
+def _flops(func: object, args: tuple[Any, ...], kwargs: dict[str, Any], out: Tensor) -> int | None:
+    """FLOPs of one counted call by torch's formulas, or None where they need another rule
+    (a matrix product with a vector operand)."""
+    operands = _operands(args, kwargs)
+    if func in _CONVS or func in _TRANSPOSED:
+        x, weight = operands[:2]
+        spatial = weight.dim() - 2
+        batch = x.shape[0] if x.dim() == spatial + 2 else 1  # unbatched input: one image
+        positions = (x if func in _TRANSPOSED else out).shape[-spatial:]
+        return 2 * batch * math.prod(positions) * weight.numel()
+    if func is F.linear:
+        return 2 * out.numel() * operands[0].shape[-1]
+    a, b = operands[-2:]  # after addmm's and baddbmm's bias
+    return 2 * out.numel() * a.shape[-1] if a.dim() >= 2 and b.dim() >= 2 else None
+
+
+class _FunctionCounter(TorchFunctionMode):
+    """FLOPs of the convolutions and matrix products called through torch's API, and the
+    names of calls it cannot count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops = 0
+        self.uncovered: set[str] = set()
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: object,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        flops = _flops(func, args, kwargs, out) if func in _COUNTED else None
+        if flops is not None:
+            self.flops += flops
+        elif func in _COUNTED or _UNCOVERED.search(getattr(func, "__name__", "")):
+            self.uncovered.add(getattr(func, "__name__", repr(func)))
+        return out
+
+
 def _count(module: nn.Module, input_shape: tuple[int, ...]) -> int:
+    meta = copy.deepcopy(module).to("meta")
+    inp = torch.empty(input_shape, dtype=model_dtype(module), device="meta")
+    with torch.no_grad(), _FunctionCounter() as counter:
+        meta(inp)
+    if not counter.uncovered:
+        return counter.flops
+    log.debug("counting %s with FlopCounterMode for %s", type(module).__name__, counter.uncovered)
     from torch.utils.flop_counter import FlopCounterMode
 
-    meta = copy.deepcopy(module).to("meta")
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        meta(torch.empty(input_shape, dtype=model_dtype(module), device="meta"))
-    return int(counter.get_total_flops())
+    with torch.no_grad(), FlopCounterMode(display=False) as exact:
+        meta(inp)
+    return int(exact.get_total_flops())
 
 
 def _cached_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:
@@ -155,5 +230,5 @@ def count_flops(module: nn.Module, input_shape: tuple[int, ...]) -> Complexity:
         flops=flops,
         input_shape=tuple(input_shape),
         flops_convention=FLOPS_CONVENTION,
-        counter=f"torch.utils.flop_counter (torch {torch.__version__})",
+        counter=f"torch.utils.flop_counter's formulas (torch {torch.__version__})",
     )
