@@ -115,7 +115,7 @@ class Protocol:
 
     def make_lr(self, hr: Tensor, scale: int) -> Tensor:
         """Step 3: MATLAB imresize(HR, 1/s, 'bicubic'); uint8 when `round_lr`, else float64."""
-        lr = matlab_imresize(hr.double(), 1.0 / scale)
+        lr = matlab_imresize(hr if hr.dtype == torch.uint8 else hr.double(), 1.0 / scale)
         return quantize(lr) if self.round_lr else lr
 
     def prepare(self, sr: Tensor, hr: Tensor, scale: int) -> Prepared:

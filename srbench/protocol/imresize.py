@@ -6,7 +6,7 @@ its tap positions, weight normalisation and symmetric borders, and its order of 
 separable passes. The weights are computed in float64 as MATLAB does and cast to the
 image's dtype.
 
-A float64 CPU image that needs no gradient goes through the compiled loops of
+A float64 or uint8 CPU image that needs no gradient goes through the compiled loops of
 `srbench.protocol.kernels`: for a 1024×560 RGB image on one core, 3-7 ms down (1/2, 1/3,
 1/4) and 6-9 ms up (2, 3, 4), against 10-18 ms for the matrix products below. Every other
 image (CUDA, float32, autograd) goes through torch: each 1-D pass is a banded matrix
@@ -112,7 +112,8 @@ def _taps(in_len: int, out_len: int, scale: float, by_tap: bool) -> tuple[np.nda
 
 
 def _resize_compiled(img: Tensor, dim: int, out_len: int, scale: float) -> Tensor:
-    """One pass of a float64 CPU image through the compiled loops of `kernels`."""
+    """One pass of a float64 or uint8 CPU image through the compiled loops of `kernels`,
+    into float64."""
     *lead, height, width = img.shape
     src = img.detach().reshape(-1, height, width).contiguous().numpy()
     weights, index = _taps((height, width)[dim], out_len, scale, by_tap=dim == 1)
@@ -172,9 +173,9 @@ def _check(img: Tensor, scale: float | None, size: tuple[int, int] | None) -> No
         len(size) == 2 and all(isinstance(n, numbers.Integral) and n >= 1 for n in size)
     ):
         raise ConfigError(f"imresize: size must be two positive integers (H, W), not {size!r}")
-    if not img.is_floating_point():
+    if not (img.is_floating_point() or img.dtype == torch.uint8):
         raise ProtocolError(
-            f"imresize needs a floating-point image, got {img.dtype}",
+            f"imresize needs a floating-point or uint8 image, got {img.dtype}",
             hint="convert first, e.g. imresize(img.double(), scale); the caller rounds",
         )
     if img.dim() < 2 or img.shape[-1] == 0 or img.shape[-2] == 0:
@@ -184,11 +185,13 @@ def _check(img: Tensor, scale: float | None, size: tuple[int, int] | None) -> No
 def imresize(
     img: Tensor, scale: float | None = None, *, size: tuple[int, int] | None = None
 ) -> Tensor:
-    """MATLAB `imresize(img, scale, 'bicubic')` of a float (..., H, W) tensor, not rounded.
+    """MATLAB `imresize(img, scale, 'bicubic')` of a (..., H, W) tensor, not rounded.
 
     Give either `scale` (output `ceil(scale * H) x ceil(scale * W)`) or `size=(H', W')`
     (scale H'/H and W'/W). The dimension that shrinks most is resized first, height
-    first on a tie, as MATLAB does. Inputs must be finite.
+    first on a tie, as MATLAB does. Inputs must be finite. A uint8 image is resized as the
+    float64 of its values and comes back as float64, unrounded (MATLAB would round it; the
+    caller does); on CPU its first pass reads the bytes directly.
 
     Example:
         >>> imresize(torch.full((1, 3, 5, 7), 9.0, dtype=torch.float64), 0.5).shape
@@ -202,8 +205,10 @@ def imresize(
     else:
         out_h, out_w = int(size[0]), int(size[1])  # type: ignore[index]
         scales = (out_h / in_h, out_w / in_w)
-    resize = _resize_compiled if kernels.applies(img, torch.float64) else _resize_banded
-    out = img
+    if kernels.applies(img, torch.float64, torch.uint8):
+        resize, out = _resize_compiled, img
+    else:
+        resize, out = _resize_banded, img if img.is_floating_point() else img.double()
     for dim in sorted((0, 1), key=lambda d: scales[d]):
         out = resize(out, dim, (out_h, out_w)[dim], scales[dim])
     return out.contiguous()

@@ -208,12 +208,37 @@ def test_cuda_matches_cpu() -> None:
         out = imresize(img.cuda(), scale)
         assert out.device.type == "cuda"
         torch.testing.assert_close(out.cpu(), imresize(img, scale), rtol=0, atol=1e-9)
+        u8 = img.to(torch.uint8)
+        on_gpu = imresize(u8.cuda(), scale).cpu()
+        torch.testing.assert_close(on_gpu, imresize(u8, scale), rtol=0, atol=1e-9)
 
 
-def test_refuses_integer_images() -> None:
-    with pytest.raises(ProtocolError, match="needs a floating-point image") as info:
-        imresize(torch.zeros(4, 4, dtype=torch.uint8), 0.5)
+def test_refuses_other_integer_images() -> None:
+    with pytest.raises(ProtocolError, match="needs a floating-point or uint8 image") as info:
+        imresize(torch.zeros(4, 4, dtype=torch.int16), 0.5)
     assert ".double()" in info.value.hint
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    h=st.integers(2, 40),
+    w=st.integers(2, 40),
+    scale=st.sampled_from([1 / 4, 1 / 3, 1 / 2, 2.0, 3.0, 4.0]),
+    size=st.none() | st.tuples(st.integers(1, 50), st.integers(1, 50)),
+    seed=st.integers(0, 2**16),
+)
+def test_uint8_images_resize_exactly_as_their_float64(
+    h: int, w: int, scale: float, size: tuple[int, int] | None, seed: int
+) -> None:
+    img = torch.randint(
+        0, 256, (2, 3, h, w), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed)
+    )
+    kwargs = {"size": size} if size is not None else {"scale": scale}
+    out = imresize(img, **kwargs)
+    assert out.dtype == torch.float64
+    assert torch.equal(out, imresize(img.double(), **kwargs))  # the compiled loops
+    banded = imresize(img.double().requires_grad_(), **kwargs)  # torch's matrix products
+    torch.testing.assert_close(out, banded.detach(), rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(
