@@ -25,7 +25,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["applies", "compiled", "quantize_u8", "resize_cols", "resize_rows", "y_of_rgb"]
+__all__ = [
+    "applies",
+    "compiled",
+    "holds_bytes",
+    "quantize_u8",
+    "resize_cols",
+    "resize_rows",
+    "y_of_rgb",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,6 +97,16 @@ def resize_cols(
                 for t in range(taps):
                     acc += weights_t[t, o] * row[index_t[t, o]]
                 out[o] = acc
+
+
+@compiled()
+def holds_bytes(src: np.ndarray) -> bool:
+    """Whether every value of a flat array is a whole number in 0..255."""
+    for i in range(src.size):
+        v = src[i]
+        if not (0.0 <= v <= 255.0 and v == np.floor(v)):
+            return False
+    return True
 
 
 @compiled()

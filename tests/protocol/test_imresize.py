@@ -153,6 +153,30 @@ def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch, dtype) 
     assert dims == [1, 0] + [0, 1] * 2
 
 
+def test_whole_numbers_enlarged_by_2_or_4_take_the_columns_pass_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dims: list[int] = []
+    original = imresize_module._resize_compiled
+
+    def record(img, dim, *args: object) -> torch.Tensor:
+        dims.append(dim)
+        return original(img, dim, *args)
+
+    monkeypatch.setattr(imresize_module, "_resize_compiled", record)
+    img = torch.randint(0, 256, (3, 9, 7), generator=torch.Generator().manual_seed(0))
+    for scale in (2.0, 4.0):
+        imresize(img.to(torch.uint8), scale)
+        imresize(img.double(), scale)
+    assert dims == [1, 0] * 4  # free: every product and sum is exact in either order
+    dims.clear()
+    imresize(img.double() + 0.5, 2.0)  # not whole numbers
+    imresize(img.double() * 2, 2.0)  # beyond 255
+    imresize(img.double(), 3.0)  # weights that are not dyadic
+    imresize(img.double(), 0.5)  # shrinking: MATLAB's order is already the cheaper one
+    assert dims == [0, 1] * 4
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     h=st.integers(1, 19),

@@ -79,6 +79,24 @@ def test_imresize_reads_non_contiguous_views() -> None:
     assert torch.equal(imresize(view, 0.5), imresize(view.contiguous(), 0.5))
 
 
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.0, 255.0, 17.0, -0.0], True),
+        ([0.0, 255.5], False),
+        ([256.0], False),
+        ([-1.0], False),
+        ([3.0, math.nan], False),
+        ([math.inf], False),
+        ([1e-300], False),
+    ],
+)
+def test_holds_bytes_accepts_only_whole_numbers_in_0_to_255(
+    values: list[float], expected: bool
+) -> None:
+    assert kernels.holds_bytes(torch.tensor(values, dtype=torch.float64).numpy()) is expected
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.uint8])
 def test_quantize_matches_the_torch_formula(dtype: torch.dtype) -> None:
     edges = [-1e9, -0.5, -0.0, 0.4999999, 0.5, 1.5, 2.5, 254.5, 254.49999, 255.4, 255.5, 1e9]
