@@ -101,10 +101,13 @@ def resize_cols(
 
 @compiled()
 def holds_bytes(src: np.ndarray) -> bool:
-    """Whether every value of a flat array is a whole number in 0..255."""
-    for i in range(src.size):
-        v = src[i]
-        if not (0.0 <= v <= 255.0 and v == np.floor(v)):
+    """Whether every value of a flat array is a whole number in 0..255 (NaN is not)."""
+    for start in range(0, src.size, 4096):  # blocks without an early exit vectorise
+        good = True
+        for i in range(start, min(src.size, start + 4096)):
+            v = src[i]
+            good &= (v >= 0.0) & (v <= 255.0) & (v == np.floor(v))
+        if not good:
             return False
     return True
 
