@@ -107,14 +107,15 @@ def _dyadic(in_len: int, out_len: int, scale: float) -> bool:
     return bool(np.all(weights == np.round(weights)) and np.all(np.abs(weights) <= 2.0**16))
 
 
-def _order_is_free(img: Tensor, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> bool:
-    """Whether both pass orders give the same bits: a CPU image of whole numbers in 0..255
-    and weights that are multiples of 2^-16 (x2, x4). Every product and sum is then exact in
-    float64 (under 2^-32 granularity and 2^11 in size: 43 bits), so both equal the exact sum."""
-    if not all(o > i for i, o in zip(in_hw, out_hw, strict=True)):
-        return False
-    scales = [o / i for i, o in zip(in_hw, out_hw, strict=True)]
-    if not all(_dyadic(i, o, s) for i, o, s in zip(in_hw, out_hw, scales, strict=True)):
+def _order_is_free(
+    img: Tensor, in_hw: tuple[int, int], out_hw: tuple[int, int], scales: tuple[float, float]
+) -> bool:
+    """Whether both pass orders give the same bits when enlarging: a CPU image of whole
+    numbers in 0..255 and the passes' weights all multiples of 2^-16 (x2, x4). Every product
+    and sum is then exact in float64 (under 2^-32 granularity and 2^11 in size: 43 bits), so
+    both equal the exact sum."""
+    passes = zip(in_hw, out_hw, scales, strict=True)
+    if not all(s > 1 and _dyadic(i, o, s) for i, o, s in passes):
         return False
     return img.dtype == torch.uint8 or kernels.holds_bytes(
         img.detach().contiguous().view(-1).numpy()
@@ -231,7 +232,7 @@ def imresize(
     order = sorted((0, 1), key=lambda d: scales[d])
     if kernels.applies(img, torch.float64, torch.uint8):
         resize, out = _resize_compiled, img
-        if _order_is_free(img, (in_h, in_w), (out_h, out_w)):
+        if _order_is_free(img, (in_h, in_w), (out_h, out_w), scales):
             order = [1, 0]  # the gathering columns pass on the smaller image
     else:
         resize, out = _resize_banded, img if img.is_floating_point() else img.double()

@@ -177,6 +177,22 @@ def test_whole_numbers_enlarged_by_2_or_4_take_the_columns_pass_first(
     assert dims == [0, 1] * 4
 
 
+def test_the_order_is_judged_on_the_weights_the_passes_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dims: list[int] = []
+    original = imresize_module._resize_compiled
+
+    def record(img, dim, *args: object) -> torch.Tensor:
+        dims.append(dim)
+        return original(img, dim, *args)
+
+    monkeypatch.setattr(imresize_module, "_resize_compiled", record)
+    img = torch.randint(0, 256, (3, 9, 7), dtype=torch.uint8)
+    imresize(img, 1.9999999)  # output 2x the size, but weights of scale 1.9999999: not dyadic
+    assert dims == [0, 1]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     h=st.integers(1, 19),
