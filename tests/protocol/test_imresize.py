@@ -135,8 +135,8 @@ def test_modcropped_sizes_shrink_exactly() -> None:
         assert all(math.ceil(n * (1 / s)) == n // s for n in range(s, 4000, s))
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # compiled, banded
-def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch, dtype) -> None:
+def _passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The dims of every resize pass imresize runs from now on, in order."""
     dims: list[int] = []
     for name in ("_resize_compiled", "_resize_banded"):
         original = getattr(imresize_module, name)
@@ -146,6 +146,12 @@ def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch, dtype) 
             return _fn(img, dim, *args)
 
         monkeypatch.setattr(imresize_module, name, record)
+    return dims
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # compiled, banded
+def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch, dtype) -> None:
+    dims = _passes(monkeypatch)
     img = torch.rand(1, 12, 12, dtype=dtype)
     imresize(img, size=(10, 4))
     imresize(img, size=(4, 10))
@@ -156,14 +162,7 @@ def test_shrinking_dimension_goes_first(monkeypatch: pytest.MonkeyPatch, dtype) 
 def test_whole_numbers_enlarged_by_2_or_4_take_the_columns_pass_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    dims: list[int] = []
-    original = imresize_module._resize_compiled
-
-    def record(img, dim, *args: object) -> torch.Tensor:
-        dims.append(dim)
-        return original(img, dim, *args)
-
-    monkeypatch.setattr(imresize_module, "_resize_compiled", record)
+    dims = _passes(monkeypatch)
     img = torch.randint(0, 256, (3, 9, 7), generator=torch.Generator().manual_seed(0))
     for scale in (2.0, 4.0):
         imresize(img.to(torch.uint8), scale)
@@ -180,14 +179,7 @@ def test_whole_numbers_enlarged_by_2_or_4_take_the_columns_pass_first(
 def test_the_order_is_judged_on_the_weights_the_passes_use(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    dims: list[int] = []
-    original = imresize_module._resize_compiled
-
-    def record(img, dim, *args: object) -> torch.Tensor:
-        dims.append(dim)
-        return original(img, dim, *args)
-
-    monkeypatch.setattr(imresize_module, "_resize_compiled", record)
+    dims = _passes(monkeypatch)
     img = torch.randint(0, 256, (3, 9, 7), dtype=torch.uint8)
     imresize(img, 1.9999999)  # output 2x the size, but weights of scale 1.9999999: not dyadic
     assert dims == [0, 1]
