@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from srbench.data import io
 from srbench.data.io import read_image, sha256_file
 from srbench.errors import DataError
 
@@ -191,3 +192,94 @@ def test_sha256_file(tmp_path: Path) -> None:
     assert sha256_file(tmp_path / "x.bin") == hashlib.sha256(data).hexdigest()
     with pytest.raises(DataError, match=r"cannot hash .*y\.bin"):
         sha256_file(tmp_path / "y.bin")
+
+
+def _pillow_only(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the libpng path refuse every file (so Pillow decodes); returns its calls' sizes."""
+    calls: list[int] = []
+
+    def refuse(blob: bytes) -> np.ndarray:
+        calls.append(len(blob))
+        raise RuntimeError("refused by the test")
+
+    monkeypatch.setattr(io.imagecodecs, "png_decode", refuse)
+    return calls
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("level", [0, 1, 6, 9])
+def test_plain_png_takes_libpng_with_pillows_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channels: int, level: int
+) -> None:
+    rng = np.random.default_rng(level + channels)
+    noise = rng.integers(0, 256, (37, 53, channels), dtype=np.uint8)
+    smooth = np.cumsum(noise, axis=1, dtype=np.uint8)  # Paeth/Sub/Up filters all get used
+    pixels = np.concatenate([noise, smooth]).squeeze(-1 if channels == 1 else ())
+    Image.fromarray(pixels).save(tmp_path / "p.png", compress_level=level)
+    fast = read_image(tmp_path / "p.png")
+
+    def pillow_only(path: Path) -> None:
+        raise AssertionError("Pillow path taken")
+
+    monkeypatch.setattr(io, "_with_pillow", pillow_only)
+    assert torch.equal(read_image(tmp_path / "p.png"), fast)  # it took libpng
+    monkeypatch.undo()
+    assert _pillow_only(monkeypatch) == [] and torch.equal(read_image(tmp_path / "p.png"), fast)
+    assert torch.equal(fast, torch.from_numpy(pixels.reshape(74, 53, channels)).permute(2, 0, 1))
+
+
+def test_shared_sets_decode_alike_both_ways(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = sorted(data_root.glob("Set*/**/*.png"))
+    assert paths, f"no PNG under {data_root}/Set*"
+    fast = [read_image(p) for p in paths]
+    _pillow_only(monkeypatch)
+    for path, image in zip(paths, fast, strict=True):
+        assert torch.equal(read_image(path), image), path
+
+
+def _write(path: Path, image: Image.Image, **options: object) -> Path:
+    image.save(path, **options)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: _write(d / "palette.png", Image.new("P", (4, 3), 1)),
+        lambda d: _write(d / "rgba.png", Image.new("RGBA", (4, 3), (1, 2, 3, 4))),
+        lambda d: _write(
+            d / "key.png", Image.new("RGB", (4, 3), (1, 2, 3)), transparency=(1, 2, 3)
+        ),
+        lambda d: _write(d / "gray_key.png", Image.new("L", (4, 3), 9), transparency=9),
+        lambda d: _write(
+            d / "anim.png",
+            Image.new("RGB", (4, 3)),
+            save_all=True,
+            append_images=[Image.new("RGB", (4, 3), (9, 9, 9))],
+        ),
+        lambda d: _write(d / "x.tif", Image.new("RGB", (4, 3), (1, 2, 3))),
+    ],
+    ids=["palette", "rgba", "rgb-trns", "gray-trns", "apng", "tiff"],
+)
+def test_other_files_go_through_pillow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: object
+) -> None:
+    path = make(tmp_path)  # type: ignore[operator]
+    libpng = _pillow_only(monkeypatch)
+    try:
+        read_image(path)
+    except DataError as exc:  # the animated PNG: Pillow's verdict, not libpng's first frame
+        assert "frames" in str(exc)
+    assert libpng == []
+
+
+def test_png_libpng_refuses_falls_back_to_pillow(tmp_path: Path) -> None:
+    """A file missing IDAT's CRC and IEND: libpng refuses it, Pillow reads it, as before."""
+    rgb = np.random.default_rng(1).integers(0, 256, (8, 9, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "full.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "full.png").read_bytes()[:-16])
+    with pytest.raises(Exception):  # noqa: B017  (the precondition: libpng refuses)
+        io.imagecodecs.png_decode((tmp_path / "cut.png").read_bytes())
+    assert torch.equal(read_image(tmp_path / "cut.png"), torch.from_numpy(rgb).permute(2, 0, 1))
