@@ -98,3 +98,27 @@ def test_docstring_examples() -> None:
     module = sys.modules["srbench.metrics.psnr"]
     results = doctest.testmod(module)
     assert results.attempted > 0 and results.failed == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 2),
+    c=st.sampled_from([1, 3]),
+    h=st.integers(1, 30),
+    w=st.integers(1, 30),
+    border=st.integers(0, 3),
+    dtype=st.sampled_from([torch.float64, torch.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_compiled_sum_matches_torchs_on_shaved_views(
+    n: int, c: int, h: int, w: int, border: int, dtype: torch.dtype, seed: int
+) -> None:
+    """The CPU loop (strided views, a row tail shorter than its 8 lanes) against torch's
+    subtract-square-mean, which a tensor needing a gradient still takes."""
+    gen = torch.Generator().manual_seed(seed)
+    full = [torch.rand(n, c, h + 2 * border, w + 2 * border, generator=gen) * 255 for _ in "ab"]
+    sr, hr = (t.to(dtype)[..., border : border + h, border : border + w] for t in full)
+    fast = psnr(sr, hr)
+    reference = psnr(sr.clone().requires_grad_(), hr).detach()
+    assert fast.dtype == torch.float64
+    assert torch.allclose(fast, reference, rtol=1e-13, atol=0)
