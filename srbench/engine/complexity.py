@@ -10,7 +10,11 @@ scoring all of B100). So the forward first runs under a `TorchFunctionMode` that
 the same formulas to the convolutions and matrix products called through torch's API
 (`_FunctionCounter`); only a model that calls anything else that could multiply matrices
 (einsum, attention, RNNs, aten ops directly, a matmul of a vector) is counted again by
-`FlopCounterMode`. Tests check both give the same count for every registered model.
+`FlopCounterMode`. Tests check both give the same count for every registered model. This
+spares the import only for models without element-wise arithmetic, such as bicubic: in
+torch 2.14 the meta kernels of element-wise ops (an add, a ReLU) import `torch._dynamo`
+themselves, so a network's first count in a process still pays it (1.8 s for
+EDSR-baseline), once per cache entry.
 
 Counts are kept under `$SRBENCH_HOME/complexity/`, keyed by a fingerprint of everything
 they depend on: the model's class, its printed structure and plain attributes (such as
