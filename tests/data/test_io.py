@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from srbench.data import io
 from srbench.data.io import read_image, sha256_file
@@ -206,6 +206,15 @@ def _pillow_only(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+def _libpng_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the Pillow path fail loudly, so a read that succeeds was libpng's."""
+
+    def refuse(path: Path) -> np.ndarray:
+        raise AssertionError("Pillow path taken")
+
+    monkeypatch.setattr(io, "_with_pillow", refuse)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("level", [0, 1, 6, 9])
 def test_plain_png_takes_libpng_with_pillows_pixels(
@@ -218,13 +227,12 @@ def test_plain_png_takes_libpng_with_pillows_pixels(
     Image.fromarray(pixels).save(tmp_path / "p.png", compress_level=level)
     fast = read_image(tmp_path / "p.png")
 
-    def pillow_only(path: Path) -> None:
-        raise AssertionError("Pillow path taken")
-
-    monkeypatch.setattr(io, "_with_pillow", pillow_only)
+    _libpng_only(monkeypatch)
     assert torch.equal(read_image(tmp_path / "p.png"), fast)  # it took libpng
     monkeypatch.undo()
-    assert _pillow_only(monkeypatch) == [] and torch.equal(read_image(tmp_path / "p.png"), fast)
+    refused = _pillow_only(monkeypatch)
+    assert torch.equal(read_image(tmp_path / "p.png"), fast)  # Pillow's pixels
+    assert refused  # after libpng was asked and refused
     assert torch.equal(fast, torch.from_numpy(pixels.reshape(74, 53, channels)).permute(2, 0, 1))
 
 
@@ -283,3 +291,20 @@ def test_png_libpng_refuses_falls_back_to_pillow(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017  (the precondition: libpng refuses)
         io.imagecodecs.png_decode((tmp_path / "cut.png").read_bytes())
     assert torch.equal(read_image(tmp_path / "cut.png"), torch.from_numpy(rgb).permute(2, 0, 1))
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [(b"gAMA", struct.pack(">I", 45455)), (b"sBIT", bytes([5, 6, 5])), (b"sRGB", b"\x00")],
+)
+def test_colour_chunks_do_not_change_libpngs_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: bytes, data: bytes
+) -> None:
+    """Pixels are scored as stored: libpng applies no gamma or significant-bits shift."""
+    rgb = np.random.default_rng(2).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    info = PngImagePlugin.PngInfo()
+    info.add(kind, data)
+    Image.fromarray(rgb).save(tmp_path / "c.png", pnginfo=info)
+
+    _libpng_only(monkeypatch)
+    assert torch.equal(read_image(tmp_path / "c.png"), torch.from_numpy(rgb).permute(2, 0, 1))
