@@ -29,20 +29,29 @@ unfilters rows with SIMD and releases the GIL: 1.7x less CPU than Pillow on the 
 of the four test sets, with the same pixels (PNG is lossless; a test compares both). Any
 other file, and any such file libpng will not decode, goes through Pillow as above, so
 errors and conversions are Pillow's. The one difference: libpng skips an ancillary chunk
-with a bad CRC where Pillow refuses the file; the pixels are intact either way.
+with a bad CRC where Pillow refuses the file; the pixels are intact either way. The file is
+read once and both decoders take its bytes. An environment installed before `imagecodecs`
+became a dependency decodes everything with Pillow (same pixels, slower).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path
 
-import imagecodecs
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
 from srbench.errors import DataError
+
+try:
+    import imagecodecs
+except ImportError:  # installed before it was a dependency: Pillow reads every file
+    imagecodecs = None
 
 __all__ = ["read_image", "sha256_file"]
 
@@ -53,22 +62,21 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def read_image(path: Path) -> torch.Tensor:
     """Decode `path` to a uint8 (C, H, W) tensor, C in {1, 3}, with the module's conversions."""
     path = Path(path)
-    array = _plain_png(path)
+    with _decode_errors(path):
+        blob = path.read_bytes()
+    array = _plain_png(blob)
     if array is None:
-        array = _with_pillow(path)
+        with _decode_errors(path):
+            array = _with_pillow(path, blob)
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.transpose(2, 0, 1).copy())
 
 
-def _plain_png(path: Path) -> np.ndarray | None:
+def _plain_png(blob: bytes) -> np.ndarray | None:
     """The pixels of an 8-bit gray or RGB PNG decoded by libpng, or None for Pillow to read."""
-    try:
-        blob = path.read_bytes()
-    except OSError:
-        return None
     shape = _plain_png_shape(blob)
-    if shape is None:
+    if shape is None or imagecodecs is None:
         return None
     try:
         array = imagecodecs.png_decode(blob)
@@ -99,22 +107,28 @@ def _plain_png_shape(blob: bytes) -> tuple[int, ...] | None:
     return None
 
 
-def _with_pillow(path: Path) -> np.ndarray:
-    """Decode any file Pillow reads, with the module's conversions; DataError if it cannot."""
-    try:
-        with Image.open(path) as img:
-            frames = getattr(img, "n_frames", 1)
-            if frames > 1:
-                raise DataError(
-                    f"cannot read {path}: it has {frames} frames; srbench reads single images",
-                    hint="export the frame you want as a PNG",
-                )
-            # Pillow decodes 16-bit gray+alpha PNGs as RGBA; the tile's raw mode still says LA.
-            png_gray_alpha = (
-                img.format == "PNG" and bool(img.tile) and str(img.tile[0][3]).startswith("LA")
+def _with_pillow(path: Path, blob: bytes) -> np.ndarray:
+    """Decode the bytes of any file Pillow reads, with the module's conversions."""
+    with Image.open(BytesIO(blob)) as img:
+        frames = getattr(img, "n_frames", 1)
+        if frames > 1:
+            raise DataError(
+                f"cannot read {path}: it has {frames} frames; srbench reads single images",
+                hint="export the frame you want as a PNG",
             )
-            img.load()  # Pillow decodes lazily: force the full decode so truncation shows here
-            return _to_array(img, path, png_gray_alpha)
+        # Pillow decodes 16-bit gray+alpha PNGs as RGBA; the tile's raw mode still says LA.
+        png_gray_alpha = (
+            img.format == "PNG" and bool(img.tile) and str(img.tile[0][3]).startswith("LA")
+        )
+        img.load()  # Pillow decodes lazily: force the full decode so truncation shows here
+        return _to_array(img, path, png_gray_alpha)
+
+
+@contextmanager
+def _decode_errors(path: Path) -> Iterator[None]:
+    """Turn what reading or decoding `path` raises into a DataError that names the file."""
+    try:
+        yield
     except FileNotFoundError as exc:
         raise DataError(f"image file {path} does not exist", hint="check the path") from exc
     except UnidentifiedImageError as exc:

@@ -209,7 +209,7 @@ def _pillow_only(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def _libpng_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the Pillow path fail loudly, so a read that succeeds was libpng's."""
 
-    def refuse(path: Path) -> np.ndarray:
+    def refuse(path: Path, blob: bytes) -> np.ndarray:
         raise AssertionError("Pillow path taken")
 
     monkeypatch.setattr(io, "_with_pillow", refuse)
@@ -308,3 +308,13 @@ def test_colour_chunks_do_not_change_libpngs_pixels(
 
     _libpng_only(monkeypatch)
     assert torch.equal(read_image(tmp_path / "c.png"), torch.from_numpy(rgb).permute(2, 0, 1))
+
+
+def test_without_imagecodecs_pillow_reads_plain_pngs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An install that predates the imagecodecs dependency still reads every file."""
+    gray = np.random.default_rng(4).integers(0, 256, (6, 7), dtype=np.uint8)
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    monkeypatch.setattr(io, "imagecodecs", None)
+    assert torch.equal(read_image(tmp_path / "g.png"), torch.from_numpy(gray)[None])
