@@ -29,11 +29,17 @@ class ModelIO:
 
     The default is the simplest plugin contract: RGB float NCHW in [0, 1], LR size in,
     `scale` times the size out. Y-channel models get Cb/Cr from bicubic upscaling.
+
+    A `native` model (image arithmetic such as bicubic) ignores the rest: it gets the LR
+    exactly as the protocol made it (uint8, or float64 for float-LR protocols; 1 or 3
+    channels, 0-255) and returns SR in the same dtype. A uint8 SR is final, as MATLAB's
+    `imresize` of a uint8 image is: the model rounded it, so the protocol's rounding keeps it.
     """
 
     color: Literal["rgb", "y"] = "rgb"
     value_range: float = 1.0
     upsampled_input: bool = False
+    native: bool = False
 
     def __post_init__(self) -> None:
         if self.color not in ("rgb", "y"):

@@ -16,7 +16,7 @@ import torch
 from srbench.engine.complexity import count_flops, model_input_shape
 from srbench.engine.timing import timer_for
 from srbench.models import BuiltModel
-from srbench.models.adapter import model_dtype
+from srbench.models.adapter import model_dtype, model_io
 from srbench.store.sqlite import utc_now
 
 TimingMode = Literal["off", "quick", "full"]
@@ -67,6 +67,8 @@ def profile(built: BuiltModel, scale: int, mode: TimingMode, device: str) -> Pro
     dtype = model_dtype(module)
     gen = torch.Generator().manual_seed(0)
     inp = torch.rand(shape, generator=gen, dtype=torch.float64).to(device=device, dtype=dtype)
+    if model_io(module).native:  # what the run hands it: uint8 LR
+        inp = inp.mul(255).to(torch.uint8)
     with torch.inference_mode():
         stats = timer_for(device).measure(lambda: module(inp), warmup=warmup, repeats=repeats)
     timing = {

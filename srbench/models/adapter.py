@@ -2,6 +2,8 @@
 
 The runner hands every model a uint8 (or float, for float-LR protocols) LR batch on the 0-255
 scale and gets back a float SR batch on the 0-255 scale, unrounded: the protocol quantises.
+A `native` model (bicubic) takes that batch as it is and returns its own dtype: uint8 SR
+already rounded, which spares a float64 copy of every SR image and a rounding pass.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def upscale(
     With `tile`, the network runs on overlapping tiles of `tile` LR pixels (see `tiling`).
     """
     io = model_io(model)
+    if io.native and tile is None:
+        with torch.inference_mode():
+            out = _tensor(model(lr), name)
+        want = (*lr.shape[:2], lr.shape[2] * scale, lr.shape[3] * scale)
+        return _validated(out, want, name, scale, tuple(lr.shape))
     x = lr.double()
     n, c, h, w = x.shape
     chroma = None
@@ -81,23 +88,33 @@ def upscale(
                 overlap=tile_overlap * ratio,
                 factor=1 if io.upsampled_input else scale,
             )
-    if not isinstance(out, Tensor):
-        raise ModelError(f"{name} returned {type(out).__name__}, not a Tensor")
-    out = out.detach().to(lr.device, torch.float64)  # on the caller's device
+    out = _tensor(out, name).detach().to(lr.device, torch.float64)  # on the caller's device
     if io.value_range != 255.0:
         out = out * (255.0 / io.value_range)
-    want = (n, inp.shape[1], h * scale, w * scale)
-    if tuple(out.shape) != want:
-        raise ModelError(
-            f"{name} returned shape {tuple(out.shape)} for LR {tuple(inp.shape)} at x{scale}; "
-            f"expected {want}",
-            hint="the model's forward must return `scale` times the LR height and width",
-        )
-    # NaN and Inf reach the sum, a single reduction (2 ms less per megapixel than isfinite)
-    if not torch.isfinite(out.sum()) and not torch.isfinite(out).all():
-        raise ModelError(f"{name} returned NaN or Inf values at x{scale}")
+    out = _validated(out, (n, inp.shape[1], h * scale, w * scale), name, scale, tuple(inp.shape))
     if chroma is not None:
         out = ycbcr_to_rgb(torch.cat([out, chroma], dim=1))
     elif io.color == "rgb" and c == 1:
         out = out.mean(dim=1, keepdim=True)
+    return out
+
+
+def _tensor(out: object, name: str) -> Tensor:
+    if not isinstance(out, Tensor):
+        raise ModelError(f"{name} returned {type(out).__name__}, not a Tensor")
+    return out
+
+
+def _validated(
+    out: Tensor, want: tuple[int, ...], name: str, scale: int, inp: tuple[int, ...]
+) -> Tensor:
+    """`out` if it has the SR shape `want` and no NaN or Inf; else a ModelError."""
+    if tuple(out.shape) != want:
+        raise ModelError(
+            f"{name} returned shape {tuple(out.shape)} for LR {inp} at x{scale}; expected {want}",
+            hint="the model's forward must return `scale` times the LR height and width",
+        )
+    # NaN and Inf reach the sum, a single reduction (2 ms less per megapixel than isfinite)
+    if out.is_floating_point() and not torch.isfinite(out.sum()) and not torch.isfinite(out).all():
+        raise ModelError(f"{name} returned NaN or Inf values at x{scale}")
     return out

@@ -1,7 +1,12 @@
-"""The built-in bicubic baseline: MATLAB `imresize(LR, s, 'bicubic')`, no parameters."""
+"""The built-in bicubic baseline: MATLAB `imresize(LR, s, 'bicubic')`, no parameters.
+
+Like MATLAB, it returns a uint8 image for a uint8 LR (rounded as the paper protocol rounds
+SR) and an unrounded float64 one for a float LR.
+"""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from srbench.protocol.imresize import imresize
@@ -13,7 +18,7 @@ from srbench.specs import ModelIO
 class Bicubic(nn.Module):
     """MATLAB bicubic upscaling (a = -0.5, symmetric borders); the classic baseline row."""
 
-    io = ModelIO(value_range=255.0)
+    io = ModelIO(value_range=255.0, native=True)
 
     def __init__(self, *, scale: int) -> None:
         super().__init__()
@@ -21,4 +26,4 @@ class Bicubic(nn.Module):
 
     def forward(self, lr: Tensor) -> Tensor:
         """Upscale by `scale` with the same kernel the protocol uses to make LR."""
-        return imresize(lr, float(self.scale))
+        return imresize(lr, float(self.scale), quantized=lr.dtype == torch.uint8)

@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from srbench.errors import ConfigError, ProtocolError
-from srbench.protocol import kernels
 from srbench.protocol.color import luma_channel
 from srbench.protocol.crop import modcrop, shave
 from srbench.protocol.imresize import imresize as matlab_imresize
+from srbench.protocol.quantize import quantize
 from srbench.specs import Space
 
 __all__ = [
@@ -30,17 +30,6 @@ __all__ = [
     "modcrop",
     "quantize",
 ]
-
-
-def quantize(img: Tensor) -> Tensor:
-    """Clamp to [0, 255] and round half away from zero to uint8, as MATLAB's uint8() does."""
-    if kernels.applies(img, torch.float64, torch.float32, torch.uint8):
-        src = img.detach().contiguous()
-        out = torch.empty(src.shape, dtype=torch.uint8)
-        kernels.quantize_u8(src.view(-1).numpy(), out.view(-1).numpy())
-        return out
-    # clamp copies; the cast truncates, which is floor for these non-negative values
-    return img.double().clamp(0, 255).add_(0.5).to(torch.uint8)
 
 
 @dataclass(frozen=True)
@@ -115,8 +104,8 @@ class Protocol:
 
     def make_lr(self, hr: Tensor, scale: int) -> Tensor:
         """Step 3: MATLAB imresize(HR, 1/s, 'bicubic'); uint8 when `round_lr`, else float64."""
-        lr = matlab_imresize(hr if hr.dtype == torch.uint8 else hr.double(), 1.0 / scale)
-        return quantize(lr) if self.round_lr else lr
+        src = hr if hr.dtype == torch.uint8 else hr.double()
+        return matlab_imresize(src, 1.0 / scale, quantized=self.round_lr)
 
     def prepare(self, sr: Tensor, hr: Tensor, scale: int) -> Prepared:
         """Steps 4-6: quantise SR (or clamp it), then hand both to the metrics' views."""

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from srbench.errors import ConfigError, ProtocolError
 from srbench.protocol import kernels
+from srbench.protocol.quantize import quantize
 
 __all__ = ["imresize", "output_size"]
 
@@ -133,27 +134,31 @@ def _taps(in_len: int, out_len: int, scale: float, by_tap: bool) -> tuple[np.nda
     return weights.contiguous().numpy(), index.contiguous().numpy()
 
 
-def _resize_compiled(img: Tensor, dim: int, out_len: int, scale: float) -> Tensor:
+def _resize_compiled(img: Tensor, dim: int, out_len: int, scale: float, rounded: bool) -> Tensor:
     """One pass of a float64 or uint8 CPU image through the compiled loops of `kernels`,
-    into float64."""
+    into float64, or into uint8 rounded as `quantize` rounds when `rounded`."""
+    dtype = np.uint8 if rounded else np.float64
     *lead, height, width = img.shape
     src = img.detach().reshape(-1, height, width).contiguous().numpy()
     weights, index = _taps((height, width)[dim], out_len, scale, by_tap=dim == 1)
     if dim == 0:
-        dst = np.empty((src.shape[0], out_len, width))
+        dst = np.empty((src.shape[0], out_len, width), dtype)
         kernels.resize_rows(src, weights, index, dst)
     else:
-        dst = np.empty((src.shape[0], height, out_len))
+        dst = np.empty((src.shape[0], height, out_len), dtype)
         kernels.resize_cols(src, weights, index, dst)
     return torch.from_numpy(dst).view(*lead, *dst.shape[1:])
 
 
-def _resize_banded(img: Tensor, dim: int, out_len: int, scale: float) -> Tensor:
-    """One pass as block-banded matrix products: any device and dtype, differentiable."""
+def _resize_banded(img: Tensor, dim: int, out_len: int, scale: float, rounded: bool) -> Tensor:
+    """One pass as block-banded matrix products: any device and dtype, differentiable
+    (unless `rounded`: then quantised to uint8)."""
     band, positions = _plan(img.shape[dim - 2], out_len, scale, img.dtype, img.device)
     if dim == 0:
-        return _resize_rows(img, band, positions, out_len)
-    return _resize_cols(img, band, positions, out_len)
+        out = _resize_rows(img, band, positions, out_len)
+    else:
+        out = _resize_cols(img, band, positions, out_len)
+    return quantize(out) if rounded else out
 
 
 def _resize_rows(img: Tensor, band: Tensor, rows: Tensor, out_len: int) -> Tensor:
@@ -205,17 +210,24 @@ def _check(img: Tensor, scale: float | None, size: tuple[int, int] | None) -> No
 
 
 def imresize(
-    img: Tensor, scale: float | None = None, *, size: tuple[int, int] | None = None
+    img: Tensor,
+    scale: float | None = None,
+    *,
+    size: tuple[int, int] | None = None,
+    quantized: bool = False,
 ) -> Tensor:
-    """MATLAB `imresize(img, scale, 'bicubic')` of a (..., H, W) tensor, not rounded.
+    """MATLAB `imresize(img, scale, 'bicubic')` of a (..., H, W) tensor, not rounded unless
+    `quantized`.
 
     Give either `scale` (output `ceil(scale * H) x ceil(scale * W)`) or `size=(H', W')`
     (scale H'/H and W'/W). The dimension that shrinks most is resized first, height
     first on a tie, as MATLAB does; a CPU image of whole numbers in 0..255 enlarged by 2 or
     4 takes the columns pass first, on the smaller image, which gives the same bits (see
     `_order_is_free`). Inputs must be finite. A uint8 image is resized as the
-    float64 of its values and comes back as float64, unrounded (MATLAB would round it; the
-    caller does); on CPU its first pass reads the bytes directly.
+    float64 of its values and comes back as float64, unrounded, unless `quantized`: then the
+    result is uint8, clamped and rounded by `quantize` (as MATLAB returns a uint8 image),
+    and on CPU the last pass writes those bytes directly. On CPU the first pass of a uint8
+    image reads its bytes directly.
 
     Example:
         >>> imresize(torch.full((1, 3, 5, 7), 9.0, dtype=torch.float64), 0.5).shape
@@ -236,6 +248,6 @@ def imresize(
             order = [1, 0]  # the gathering columns pass on the smaller image
     else:
         resize, out = _resize_banded, img if img.is_floating_point() else img.double()
-    for dim in order:
-        out = resize(out, dim, (out_h, out_w)[dim], scales[dim])
-    return out.contiguous()
+    first, last = order
+    out = resize(out, first, (out_h, out_w)[first], scales[first], False)
+    return resize(out, last, (out_h, out_w)[last], scales[last], quantized).contiguous()

@@ -9,10 +9,12 @@ scaled additions round differently (they may fuse a multiply and an add).
 
 In imresize each output starts from 0 and adds its taps in order, and no loop reorders a
 sum or fuses a multiply-add, so the results equal the block-banded matrix products exactly
-where the weights are dyadic (x2, x4). The rows pass runs along contiguous rows (SIMD); the
-columns pass keeps four outputs in flight, because one sum's chain of additions would
-otherwise stall the core. Compiled code is cached beside this file after the first call,
-in numba's user cache directory when this folder is read-only, or not at all.
+where the weights are dyadic (x2, x4). Either pass writes float64, or uint8 rounded as
+`quantize_u8` rounds when `dst` is uint8 (the last pass of a rounded resize). The rows
+pass runs along contiguous rows (SIMD); the columns pass keeps four outputs in flight,
+because one sum's chain of additions would otherwise stall the core. Compiled code is
+cached beside this file after the first call, in numba's user cache directory when this
+folder is read-only, or not at all.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any, TypeVar
 import numba
 import numpy as np
 import torch
+from numba.core import types
+from numba.extending import overload
 from torch import Tensor
 
 __all__ = [
@@ -59,18 +63,48 @@ def applies(t: Tensor, *dtypes: torch.dtype) -> bool:
     )
 
 
+@numba.njit
+def _to_u8(v: float) -> np.uint8:
+    """MATLAB's uint8() of one value: clamp to [0, 255], round half up (NaN gives 0)."""
+    v = min(np.float64(v), 255.0)
+    return np.uint8((v if v >= 0.0 else 0.0) + 0.5)
+
+
+def _put(dst: np.ndarray, i: int, v: float) -> None:
+    """dst[i] = v, rounded by `_to_u8` when dst is uint8 (compiled code only)."""
+    raise NotImplementedError("only callable from compiled code")
+
+
+@overload(_put)
+def _put_for(dst, i, v):  # type: ignore[no-untyped-def]  # numba matches the impl's signature
+    if dst.dtype == types.uint8:
+
+        def rounded(dst, i, v):  # type: ignore[no-untyped-def]
+            dst[i] = _to_u8(v)
+
+        return rounded
+
+    def plain(dst, i, v):  # type: ignore[no-untyped-def]
+        dst[i] = v
+
+    return plain
+
+
 @compiled()
 def resize_rows(src: np.ndarray, weights: np.ndarray, index: np.ndarray, dst: np.ndarray) -> None:
     """dst[b, o, :] = sum over t of weights[o, t] * src[b, index[o, t], :]."""
+    acc = np.empty(dst.shape[2])
     for b in range(src.shape[0]):
         for o in range(weights.shape[0]):
-            out = dst[b, o]
-            out[:] = 0.0
+            acc[:] = 0.0
             for t in range(weights.shape[1]):
                 w = weights[o, t]
                 row = src[b, index[o, t]]
-                for j in range(out.shape[0]):
-                    out[j] += w * row[j]
+                for j in range(acc.shape[0]):
+                    acc[j] += w * row[j]
+            out = dst[b, o]
+            for j in range(acc.shape[0]):
+                _put(out, j, acc[j])
 
 
 @compiled()
@@ -91,12 +125,15 @@ def resize_cols(
                     a1 += w[o + 1] * row[k[o + 1]]
                     a2 += w[o + 2] * row[k[o + 2]]
                     a3 += w[o + 3] * row[k[o + 3]]
-                out[o], out[o + 1], out[o + 2], out[o + 3] = a0, a1, a2, a3
+                _put(out, o, a0)
+                _put(out, o + 1, a1)
+                _put(out, o + 2, a2)
+                _put(out, o + 3, a3)
             for o in range(quads, outputs):
                 acc = 0.0
                 for t in range(taps):
                     acc += weights_t[t, o] * row[index_t[t, o]]
-                out[o] = acc
+                _put(out, o, acc)
 
 
 @compiled()
@@ -116,8 +153,7 @@ def holds_bytes(src: np.ndarray) -> bool:
 def quantize_u8(src: np.ndarray, dst: np.ndarray) -> None:
     """dst = uint8(clamp(src, 0, 255) + 0.5) of flat arrays (NaN gives 0)."""
     for i in range(src.size):
-        v = min(np.float64(src[i]), 255.0)
-        dst[i] = np.uint8((v if v >= 0.0 else 0.0) + 0.5)
+        dst[i] = _to_u8(src[i])
 
 
 @compiled()
