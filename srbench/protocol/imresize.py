@@ -104,7 +104,7 @@ def _plan(
 @functools.lru_cache(maxsize=256)
 def _dyadic(in_len: int, out_len: int, scale: float) -> bool:
     """Whether every tap weight is a multiple of 2^-16 (so at most 17 significant bits)."""
-    weights = _taps(in_len, out_len, scale, by_tap=False)[0] * 2.0**16
+    weights = _taps(in_len, out_len, scale)[0] * 2.0**16
     return bool(np.all(weights == np.round(weights)) and np.all(np.abs(weights) <= 2.0**16))
 
 
@@ -124,13 +124,10 @@ def _order_is_free(
 
 
 @functools.lru_cache(maxsize=256)
-def _taps(in_len: int, out_len: int, scale: float, by_tap: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 tap weights and mirrored input positions for the CPU loops: (out, taps), or
-    (taps, out) when `by_tap`."""
+def _taps(in_len: int, out_len: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 tap weights and mirrored input positions for the CPU loops, (out, taps)."""
     weights, first = _contributions(in_len, out_len, scale)
     index = _mirror(first[:, None] + torch.arange(weights.shape[1]), in_len)
-    if by_tap:
-        weights, index = weights.T, index.T
     return weights.contiguous().numpy(), index.contiguous().numpy()
 
 
@@ -140,7 +137,7 @@ def _resize_compiled(img: Tensor, dim: int, out_len: int, scale: float, rounded:
     dtype = np.uint8 if rounded else np.float64
     *lead, height, width = img.shape
     src = img.detach().reshape(-1, height, width).contiguous().numpy()
-    weights, index = _taps((height, width)[dim], out_len, scale, by_tap=dim == 1)
+    weights, index = _taps((height, width)[dim], out_len, scale)
     if dim == 0:
         dst = np.empty((src.shape[0], out_len, width), dtype)
         kernels.resize_rows(src, weights, index, dst)

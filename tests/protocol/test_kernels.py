@@ -81,7 +81,8 @@ def test_rounding_in_the_last_pass_equals_rounding_afterwards(
     rounded = imresize(img, scale, quantized=True)
     assert rounded.dtype == torch.uint8
     assert torch.equal(rounded, quantize(imresize(img, scale)))
-    assert torch.equal(rounded, quantize(_torch_path(imresize, img, scale)))
+    if uint8:  # whole numbers: no sum lands within the paths' last-bit differences of a tie
+        assert torch.equal(rounded, quantize(_torch_path(imresize, img, scale)))
 
 
 def test_imresize_keeps_leading_dimensions_and_size_argument() -> None:
