@@ -7,8 +7,9 @@ separable passes. The weights are computed in float64 as MATLAB does and cast to
 image's dtype.
 
 A float64 or uint8 CPU image that needs no gradient goes through the compiled loops of
-`srbench.protocol.kernels`: for a 1024×560 RGB image on one core, 3-7 ms down (1/2, 1/3,
-1/4) and 6-9 ms up (2, 3, 4), against 10-18 ms for the matrix products below. Every other
+`srbench.protocol.kernels`: for a 1020×560 uint8 RGB image on one core, 3-5 ms down (1/2,
+1/3, 1/4) and 3-5 ms up (2, 3, 4), rounded to uint8, against 5-9 ms for the matrix products
+below (measured side by side, 2026-12-05). Every other
 image (CUDA, float32, autograd) goes through torch: each 1-D pass is a banded matrix
 product, evaluated as a batched matmul over blocks of consecutive outputs that each read one
 contiguous window of the (mirrored) input: 16 outputs per block when shrinking, 64 when
