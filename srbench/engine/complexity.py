@@ -4,6 +4,8 @@ FLOPs follow `torch.utils.flop_counter.FlopCounterMode`'s convention: multiply-a
 convolutions and matrix products count 2 FLOPs each, element-wise work (ReLU, additions,
 pixel shuffle) is ignored, so MACs = FLOPs / 2. The count runs on a copy of the model on
 the `meta` device: no arithmetic is done, so it is instant even for EDSR on a large input.
+A native model (bicubic) runs for real on CPU instead, which takes milliseconds and spares
+the sympy import of torch's meta kernels for `gather` and `bmm` (`_counting_input`).
 
 Entering `FlopCounterMode` imports `torch._dynamo` (about 2 s of one core, more than
 scoring all of B100). So the forward first runs under a `TorchFunctionMode` that applies
@@ -194,18 +196,32 @@ class _FunctionCounter(TorchFunctionMode):
 
 
 def _count(module: nn.Module, input_shape: tuple[int, ...]) -> int:
-    meta = copy.deepcopy(module).to("meta")
-    inp = torch.empty(input_shape, dtype=model_dtype(module), device="meta")
-    with torch.no_grad(), _FunctionCounter() as counter:
-        meta(inp)
+    model, inp, mode = _counting_input(module, input_shape)
+    with mode(), _FunctionCounter() as counter:
+        model(inp)
     if not counter.uncovered:
         return counter.flops
     log.debug("counting %s with FlopCounterMode for %s", type(module).__name__, counter.uncovered)
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.no_grad(), FlopCounterMode(display=False) as exact:
-        meta(inp)
+    with mode(), FlopCounterMode(display=False) as exact:
+        model(inp)
     return int(exact.get_total_flops())
+
+
+def _counting_input(
+    module: nn.Module, input_shape: tuple[int, ...]
+) -> tuple[nn.Module, Tensor, Callable[[], Any]]:
+    """What to count on: a meta copy and a meta input; or, for a native model (image
+    arithmetic such as bicubic: milliseconds at the cost size), the model itself on a real
+    CPU input that requires a gradient, so that the protocol's compiled loops (which leave
+    such tensors to torch) step aside for the torch code whose products are counted. That
+    spares torch 2.14's meta kernels of `gather` and `bmm`, which import sympy (0.4 s)."""
+    dtype = model_dtype(module)
+    if model_io(module).native:
+        return module, torch.zeros(input_shape, dtype=dtype, requires_grad=True), torch.enable_grad
+    meta = copy.deepcopy(module).to("meta")
+    return meta, torch.empty(input_shape, dtype=dtype, device="meta"), torch.no_grad
 
 
 def _cached_flops(module: nn.Module, input_shape: tuple[int, ...]) -> int:

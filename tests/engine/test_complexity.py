@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from srbench.engine.complexity import (
 )
 from srbench.errors import SrbenchError
 from srbench.models.adapter import model_dtype
+from srbench.models.bicubic import Bicubic
 from srbench.registry import models
 from srbench.weights import select_weights
 
@@ -183,3 +187,19 @@ def test_every_registered_model_counts_as_torchs_counter_does(
     module = _registered(name, scale)
     shape = model_input_shape(module, (12, 17), scale)
     assert count_flops(module, shape).flops == _torch_count(module, shape)
+
+
+def test_bicubic_is_counted_without_torchs_meta_kernels(tmp_path: Path) -> None:
+    """A native model runs for real on CPU: the same count, without the sympy import that
+    torch's meta kernels of gather and bmm cost."""
+    code = (
+        "import sys\n"
+        "from srbench.engine.complexity import count_flops\n"
+        "from srbench.models.bicubic import Bicubic\n"
+        "print(count_flops(Bicubic(scale=3), (1, 3, 24, 30)).flops, 'sympy' in sys.modules)\n"
+    )
+    env = {**os.environ, "SRBENCH_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [str(_torch_count(Bicubic(scale=3), (1, 3, 24, 30))), "False"]
