@@ -243,7 +243,7 @@ def imresize(
     if kernels.applies(img, torch.float64, torch.uint8):
         resize, out = _resize_compiled, img
         if _order_is_free(img, (in_h, in_w), (out_h, out_w), scales):
-            order = [1, 0]  # the gathering columns pass on the smaller image
+            order = [1, 0]  # the slower columns pass on the smaller image
     else:
         resize, out = _resize_banded, img if img.is_floating_point() else img.double()
     first, last = order
