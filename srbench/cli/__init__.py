@@ -1,9 +1,14 @@
-"""The `srbench` command: a click group whose subcommands live one per module here."""
+"""The `srbench` command: a click group whose subcommands live one per module here.
+
+A subcommand's module is imported only when that command runs (or help lists it), so that
+`srbench run` can start decoding images before it imports torch (`srbench.cli.run`).
+"""
 
 from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import logging
 import sys
 from typing import Any
@@ -18,8 +23,33 @@ from srbench.registry import load_plugin
 __all__ = ["entry", "main"]
 
 
+_COMMANDS = {
+    "ablate": "ablate:ablate",
+    "cache": "cache:cache",
+    "data": "data:data",
+    "figures": "figures:figures",
+    "list": "listing:list_",
+    "report": "report:report",
+    "results": "results:results",
+    "run": "run:run",
+    "train": "train:train",
+    "weights": "weights:weights",
+}
+
+
 class _Group(click.Group):
-    """Turns srbench errors into a message and the error's exit code (2 usage, 1 failure)."""
+    """Imports each subcommand when it is asked for, and turns srbench errors into a message
+    and the error's exit code (2 usage, 1 failure)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attr = _COMMANDS[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -66,25 +96,6 @@ def main(ctx: click.Context, verbose: int, quiet: bool, plugins: tuple[str, ...]
             raise
         except Exception as exc:
             raise click.UsageError(f"--plugin {plugin}: failed to import: {exc}") from exc
-
-
-def _register_commands() -> None:
-    from srbench.cli.ablate import ablate
-    from srbench.cli.cache import cache
-    from srbench.cli.data import data
-    from srbench.cli.figures import figures
-    from srbench.cli.listing import list_
-    from srbench.cli.report import report
-    from srbench.cli.results import results
-    from srbench.cli.run import run
-    from srbench.cli.train import train
-    from srbench.cli.weights import weights
-
-    for command in (run, report, list_, data, results, figures, weights, train, ablate, cache):
-        main.add_command(command)
-
-
-_register_commands()
 
 
 def entry() -> None:

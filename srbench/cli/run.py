@@ -1,7 +1,12 @@
-"""`srbench run`: evaluate models on datasets at scales and store every per-image result."""
+"""`srbench run`: evaluate models on datasets at scales and store every per-image result.
+
+The command starts the run's image feed before it imports the engine (torch takes about
+two seconds of one core to import), so that the images are hashed and decoded meanwhile.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -16,14 +21,12 @@ from srbench.cli.options import (
     executor_options,
     out_option,
 )
+from srbench.data.feed import ImageFeed, feed_images
 from srbench.data.sets import resolve_data_root
-from srbench.engine.profile import TIMING_MODES
-from srbench.engine.run import MODEL_DTYPES, RunConfig
-from srbench.engine.run import run as run_sweep
+from srbench.engine.config import MODEL_DTYPES, TIMING_MODES, RunConfig
+from srbench.errors import SrbenchError
+from srbench.executors import Executor
 from srbench.registry import datasets, models
-from srbench.report.render import render
-from srbench.report.tables import summary_table, with_costs
-from srbench.store.sqlite import Store
 
 STANDARD_SETS = ("set5", "set14", "b100", "urban100")
 
@@ -193,13 +196,23 @@ def run(
     )
     bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
     try:
-        with executor_from_context() as executor:
+        with executor_from_context() as executor, _early_feed(config, executor) as feed:
+            from srbench.engine.run import run as run_sweep
+
             summary = run_sweep(
-                config, command=" ".join(sys.argv), progress=bar.update, executor=executor
+                config,
+                command=" ".join(sys.argv),
+                progress=bar.update,
+                executor=executor,
+                feed=feed,
             )
     finally:
         bar.close()
     if state.verbosity > 0:
+        from srbench.report.render import render
+        from srbench.report.tables import summary_table, with_costs
+        from srbench.store.sqlite import Store
+
         store = Store(out, create=False)
         table = summary_table(
             store.results(),
@@ -219,3 +232,15 @@ def run(
     if not summary.ok:
         click.echo(f"{len(summary.failures)} failure(s); the other results are stored.", err=True)
         sys.exit(1)
+
+
+def _early_feed(config: RunConfig, executor: Executor) -> ImageFeed | contextlib.nullcontext[None]:
+    """The run's image feed, started now; none when the run will not use one, or when the
+    sets cannot be listed (the run then reports why, in its usual order of checks)."""
+    if executor.distributed or config.workers == 0:
+        return contextlib.nullcontext()
+    try:
+        specs = [datasets.get(name) for name in config.datasets]
+        return feed_images(specs, config.data_root, config.scales)
+    except SrbenchError:
+        return contextlib.nullcontext()

@@ -1,37 +1,38 @@
-"""Getting images in: decoding, the test sets and their layouts, manifests, downloads."""
+"""Getting images in: decoding, the test sets and their layouts, manifests, downloads.
 
-from srbench.data.download import datasets_cache_dir as datasets_cache_dir
-from srbench.data.download import fetch_dataset as fetch_dataset
-from srbench.data.io import read_image as read_image
-from srbench.data.io import sha256_file as sha256_file
-from srbench.data.manifest import ImageCheck as ImageCheck
-from srbench.data.manifest import VerifyReport as VerifyReport
-from srbench.data.manifest import verify as verify
-from srbench.data.manifest import write_manifest as write_manifest
-from srbench.data.sets import B100 as B100
-from srbench.data.sets import SAMPLES as SAMPLES
-from srbench.data.sets import SET5 as SET5
-from srbench.data.sets import SET14 as SET14
-from srbench.data.sets import URBAN100 as URBAN100
-from srbench.data.sets import DatasetSpec as DatasetSpec
-from srbench.data.sets import ImageRef as ImageRef
-from srbench.data.sets import resolve_data_root as resolve_data_root
+The names below are imported on first use (PEP 562), so that importing `srbench.data.sets`
+or `srbench.data.io` does not import torch through the manifest module.
+"""
 
-__all__ = [
-    "B100",
-    "SAMPLES",
-    "SET5",
-    "SET14",
-    "URBAN100",
-    "DatasetSpec",
-    "ImageCheck",
-    "ImageRef",
-    "VerifyReport",
-    "datasets_cache_dir",
-    "fetch_dataset",
-    "read_image",
-    "resolve_data_root",
-    "sha256_file",
-    "verify",
-    "write_manifest",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    "datasets_cache_dir": "download",
+    "fetch_dataset": "download",
+    "decode_image": "io",
+    "read_image": "io",
+    "sha256_file": "io",
+    "ImageCheck": "manifest",
+    "VerifyReport": "manifest",
+    "verify": "manifest",
+    "write_manifest": "manifest",
+    "B100": "sets",
+    "SAMPLES": "sets",
+    "SET5": "sets",
+    "SET14": "sets",
+    "URBAN100": "sets",
+    "DatasetSpec": "sets",
+    "ImageRef": "sets",
+    "resolve_data_root": "sets",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

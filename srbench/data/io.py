@@ -1,4 +1,4 @@
-"""Decode image files to uint8 (C, H, W) tensors with defined conversions (SPEC §1 step 1).
+"""Decode image files to uint8 (C, H, W) arrays with defined conversions (SPEC §1 step 1).
 
 Every Pillow mode an SR test image can plausibly come in maps to 1 or 3 channels:
 
@@ -32,6 +32,9 @@ errors and conversions are Pillow's. The one difference: libpng skips an ancilla
 with a bad CRC where Pillow refuses the file; the pixels are intact either way. The file is
 read once and both decoders take its bytes. An environment installed before `imagecodecs`
 became a dependency decodes everything with Pillow (same pixels, slower).
+
+`decode_image` gives a NumPy array and needs no torch, so that `srbench run` can decode
+while torch is still being imported (`srbench.data.feed`); `read_image` wraps it in a tensor.
 """
 
 from __future__ import annotations
@@ -41,9 +44,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
 from srbench.errors import DataError
@@ -53,7 +56,10 @@ try:
 except ImportError:  # installed before it was a dependency: Pillow reads every file
     imagecodecs = None
 
-__all__ = ["read_image", "sha256_file"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["decode_image", "read_image", "sha256_file"]
 
 _SAVE_HINT = "re-save it as an 8-bit RGB or grayscale PNG"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -61,16 +67,25 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def read_image(path: Path) -> torch.Tensor:
     """Decode `path` to a uint8 (C, H, W) tensor, C in {1, 3}, with the module's conversions."""
+    import torch  # here, not above: decoding alone must not wait for torch's import
+
+    return torch.from_numpy(decode_image(path))
+
+
+def decode_image(path: Path, blob: bytes | None = None) -> np.ndarray:
+    """Decode `path` (from `blob`, its bytes, when already read) to a uint8 (C, H, W) array,
+    C in {1, 3}, with the module's conversions."""
     path = Path(path)
-    with _decode_errors(path):
-        blob = path.read_bytes()
+    if blob is None:
+        with _decode_errors(path):
+            blob = path.read_bytes()
     array = _plain_png(blob)
     if array is None:
         with _decode_errors(path):
             array = _with_pillow(path, blob)
     if array.ndim == 2:
         array = array[:, :, None]
-    return torch.from_numpy(array.transpose(2, 0, 1).copy())
+    return array.transpose(2, 0, 1).copy()
 
 
 def _plain_png(blob: bytes) -> np.ndarray | None:

@@ -21,6 +21,7 @@ import importlib.util
 import os
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,16 @@ class DatasetSpec:
         if problem:
             warnings.warn(f"{problem} in {found.folder}", UserWarning, stacklevel=2)
         return list(found.images)
+
+    def image_files(
+        self, root: Path | None, scales: Iterable[int]
+    ) -> list[tuple[ImageRef, list[int]]]:
+        """Each image file the set has at `scales` once, with the scales that use it."""
+        scales_of: dict[Path, tuple[ImageRef, list[int]]] = {}
+        for scale in scales:
+            for ref in self.images(root, scale):
+                scales_of.setdefault(ref.path, (ref, []))[1].append(scale)
+        return list(scales_of.values())
 
     def locate(self, root: Path | None, scale: int) -> Located:
         """Find the set's folder and layout under `root` (None: the download cache)."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from srbench.data.feed import ImageFeed
 from srbench.data.sets import ImageRef
 from srbench.engine.loader import Loaded, Scaled, load, staged, submit, worker_pool
 from srbench.engine.lrcache import LrCache, LrKey
@@ -141,11 +142,13 @@ class Evaluator:
         cache: LrCache | None,
         device: torch.device,
         workers: int,
+        feed: ImageFeed,
         batch: int = 1,
         tile: int | None = None,
         tile_overlap: int = 16,
     ) -> None:
         self.protocol, self.store, self.summary, self.cache = protocol, store, summary, cache
+        self.feed = feed
         self.device, self.batch, self.tile, self.tile_overlap = device, batch, tile, tile_overlap
         self._pool = worker_pool(workers, "score") if device.type == "cpu" else None
         self._pending: deque[tuple[Work, BuiltModel, int, Future[_Outcome]]] = deque()
@@ -173,6 +176,7 @@ class Evaluator:
             self.protocol,
             self.cache,
             device=self.device,
+            pixels=self.feed.pixels,
         )
 
     def groups(self, items: Iterable[tuple[Work, Future[Loaded | None]]]) -> Iterator[list[_Item]]:

@@ -1,6 +1,7 @@
 """Prefetching loader: decodes images and makes their LR on worker threads, ahead of the models.
 
-Each image file is decoded once per run; for each scale some model still needs, its HR is
+Each image file is decoded once per run (by the run's `ImageFeed` when it got there first,
+see `srbench.data.feed`); for each scale some model still needs, its HR is
 cropped and its LR taken from the LR cache or made (and cached). Workers are threads: the
 image decoders (libpng, Pillow), the compiled loops, hashlib and torch release the GIL, so
 they run beside the models, and a thread costs no second torch import. Each worker
@@ -28,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from srbench.data.io import read_image
+from srbench.data.io import decode_image
 from srbench.engine.lrcache import LrCache, LrKey
 from srbench.errors import ConfigError, SrbenchError
 from srbench.protocol import Protocol
@@ -114,18 +116,20 @@ def load(
     cache: LrCache | None,
     *,
     device: torch.device = _CPU,
+    pixels: Callable[[Path], np.ndarray] = decode_image,
 ) -> Loaded:
     """Decode `path` and give it, per scale, its cropped HR and its LR for `device`.
 
-    `sha` is the file's SHA-256 (the cache key). The LR comes from the cache when it holds
-    one made on this kind of device; else, for the CPU, it is made here and cached, and for
-    CUDA it is left to the caller (made there in batches) and the tensors are pinned for
-    asynchronous copies. Errors of the protocol's own making (unreadable file, image too
-    small for a scale) are recorded in the result; anything else propagates to the caller.
+    `sha` is the file's SHA-256 (the cache key); `pixels` decodes the file. The LR comes
+    from the cache when it holds one made on this kind of device; else, for the CPU, it is
+    made here and cached, and for CUDA it is left to the caller (made there in batches) and
+    the tensors are pinned for asynchronous copies. Errors of the protocol's own making
+    (unreadable file, image too small for a scale) are recorded in the result; anything
+    else propagates to the caller.
     """
     pin = device.type == "cuda"
     try:
-        hr = read_image(path).unsqueeze(0)
+        hr = torch.from_numpy(pixels(path)).unsqueeze(0)
     except SrbenchError as exc:
         return Loaded(error=exc)
     loaded = Loaded(hr=hr.pin_memory() if pin else hr)

@@ -9,18 +9,15 @@ plus synchronise on CUDA, `perf_counter` on CPU with the thread count recorded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from srbench.engine.complexity import count_flops, model_input_shape
+from srbench.engine.config import TIMING_MODES, TimingMode
 from srbench.engine.timing import timer_for
 from srbench.models import BuiltModel
 from srbench.models.adapter import model_dtype, model_io
 from srbench.store.sqlite import utc_now
-
-TimingMode = Literal["off", "quick", "full"]
-TIMING_MODES: tuple[str, ...] = ("off", "quick", "full")
 
 COST_OUTPUT = (720, 1280)  # (H, W) of the output the MAC count is stated for
 

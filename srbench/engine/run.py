@@ -1,6 +1,8 @@
 """The evaluation loop over (dataset, image, scale, model); resumable and failure-tolerant.
 
-Each image is decoded once per run, on loader threads ahead of the models (`loader`), and
+Each image is hashed and decoded once per run, ahead of the models, by the run's image feed
+(`srbench.data.feed`, which the CLI starts before torch is imported) or the loader threads
+(`loader`), and
 its LR made once per scale or read from the LR cache (`lrcache`), then shared by every
 model (`evaluate`). Every (model, image, scale) is written to the store in one transaction,
 so a crash loses at most the images in flight, and a rerun skips what is stored.
@@ -8,6 +10,7 @@ so a crash loses at most the images in flight, and a rerun skips what is stored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 from collections.abc import Callable, Iterator
@@ -16,12 +19,14 @@ from pathlib import Path
 
 import torch
 
+from srbench.data.feed import ImageFeed, feed_images
 from srbench.data.io import sha256_file
 from srbench.data.sets import DatasetSpec, ImageRef
+from srbench.engine.config import MODEL_DTYPES, RunConfig
 from srbench.engine.evaluate import Evaluator, ImageContext, Work
 from srbench.engine.loader import Prefetcher, resolve_workers
 from srbench.engine.lrcache import LrCache
-from srbench.engine.profile import TimingMode, profile
+from srbench.engine.profile import profile
 from srbench.errors import ConfigError, DataError, SrbenchError
 from srbench.executors.base import Executor
 from srbench.models import BuiltModel, build_model
@@ -43,30 +48,6 @@ __all__ = [
     "resolve_config",
     "run",
 ]
-
-MODEL_DTYPES = ("float32", "float16", "bfloat16")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunConfig:
-    """Everything one `srbench run` needs, fully resolved (stored with the run)."""
-
-    models: tuple[str, ...]
-    datasets: tuple[str, ...]
-    scales: tuple[int, ...]
-    out: Path
-    metrics: tuple[str, ...] = ("psnr", "ssim")
-    data_root: Path | None = None
-    protocol: str = "paper"
-    device: str = "cpu"
-    force: bool = False
-    weights: tuple[str, ...] = ()  # `model.tag` choices; other models load their default
-    tile: int | None = None  # run models on overlapping tiles of this many LR pixels
-    tile_overlap: int = 16
-    timing: TimingMode = "quick"  # latency per (model, scale): off, quick or full
-    workers: int | None = None  # loading and scoring threads; None: the cores, 0: none
-    batch: int = 1  # consecutive images of equal size per forward (useful on CUDA)
-    dtype: str | None = None  # float32/float16/bfloat16 for models with parameters
 
 
 @dataclass
@@ -124,20 +105,21 @@ def resolve_config(config: RunConfig) -> tuple[Protocol, list[MetricSpec], list[
     return protocol, specs, [datasets.get(d) for d in config.datasets]
 
 
-def plan_images(spec: DatasetSpec, config: RunConfig) -> list[tuple[ImageRef, str, list[int]]]:
-    """Each image file of a dataset once, with its SHA-256 and the scales that use it."""
-    scales_of: dict[Path, list[int]] = {}
-    ref_of: dict[Path, ImageRef] = {}
-    for scale in config.scales:
-        for ref in spec.images(config.data_root, scale):
-            ref_of.setdefault(ref.path, ref)
-            scales_of.setdefault(ref.path, []).append(scale)
-    return [(ref_of[p], _sha_or_missing(p), scales_of[p]) for p in ref_of]
+def plan_images(
+    spec: DatasetSpec, config: RunConfig, feed: ImageFeed | None = None
+) -> list[tuple[ImageRef, str, list[int]]]:
+    """Each image file of a dataset once, with its SHA-256 (hashed by `feed` when given)
+    and the scales that use it."""
+    sha = sha256_file if feed is None else feed.sha256
+    return [
+        (ref, _sha_or_missing(sha, ref.path), scales)
+        for ref, scales in spec.image_files(config.data_root, config.scales)
+    ]
 
 
-def _sha_or_missing(path: Path) -> str:
+def _sha_or_missing(sha: Callable[[Path], str], path: Path) -> str:
     try:
-        return sha256_file(path)
+        return sha(path)
     except DataError:
         return f"unreadable:{path.name}"
 
@@ -148,11 +130,13 @@ def run(
     command: str = "",
     progress: Callable[[int], object] | None = None,
     executor: Executor | None = None,
+    feed: ImageFeed | None = None,
 ) -> RunSummary:
     """Evaluate every model on every image of every dataset at every scale; store the rows.
 
     With a distributed `executor` (Ray, local worker processes) the sweep is split into
-    cells (`srbench.engine.cells`); otherwise it runs here, image by image.
+    cells (`srbench.engine.cells`); otherwise it runs here, image by image, its files
+    hashed and decoded by `feed` (one is started here when none is given).
     """
     if executor is not None and executor.distributed:
         from srbench.engine.cells import run_cells  # cells builds on this module
@@ -160,7 +144,25 @@ def run(
         return run_cells(config, executor, command=command, progress=progress)
     protocol, specs, dataset_specs = resolve_config(config)
     workers = resolve_workers(config.workers)
-    plans = [(spec, plan_images(spec, config)) for spec in dataset_specs]
+    with contextlib.ExitStack() as stack:
+        if feed is None:
+            feed = stack.enter_context(
+                feed_images(dataset_specs, config.data_root, config.scales, background=workers > 0)
+            )
+        return _run(config, protocol, specs, dataset_specs, workers, feed, command, progress)
+
+
+def _run(
+    config: RunConfig,
+    protocol: Protocol,
+    specs: list[MetricSpec],
+    dataset_specs: list[DatasetSpec],
+    workers: int,
+    feed: ImageFeed,
+    command: str,
+    progress: Callable[[int], object] | None,
+) -> RunSummary:
+    plans = [(spec, plan_images(spec, config, feed)) for spec in dataset_specs]
     store = Store(config.out)
     run_id = store.start_run(command, config_record(config), config.device)
     summary = RunSummary(run_id=run_id)
@@ -172,6 +174,7 @@ def run(
         cache=LrCache(),
         device=torch.device(config.device),
         workers=workers,
+        feed=feed,
         batch=config.batch,
         tile=config.tile,
         tile_overlap=config.tile_overlap,
@@ -179,7 +182,7 @@ def run(
     try:
         with store.recording(run_id, lambda: summary.ok), evaluator:
             for spec, plan in plans:
-                works = _works(spec, plan, protocol, specs, config, cells, store, summary)
+                works = _works(spec, plan, protocol, specs, config, cells, store, summary, feed)
                 with Prefetcher(works, evaluator.load, workers=workers) as loader:
                     for group in evaluator.groups(loader):
                         evaluator.evaluate(group)
@@ -237,8 +240,10 @@ def _works(
     cells: dict[tuple[str, int], _Cell],
     store: Store,
     summary: RunSummary,
+    feed: ImageFeed,
 ) -> Iterator[Work]:
-    """Each image of the plan with the models each scale still needs (models built lazily)."""
+    """Each image of the plan with the models each scale still needs (models built lazily);
+    the feed lets go of images that need nothing."""
     manifest = image_digest([(ref, sha) for ref, sha, _ in plan])
     done: dict[tuple[str, int], set[tuple[str, str, int]]] = {}
     for ref, sha, scales in plan:
@@ -269,6 +274,8 @@ def _works(
                     work.todo.setdefault(scale, []).append((name, cell.built))
                 else:
                     summary.reused += 1
+        if not work.todo:
+            feed.discard(ref.path)
         yield work
 
 
