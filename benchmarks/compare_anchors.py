@@ -8,9 +8,11 @@ Paths, all on the same images in one process and one run (so all see the same lo
 - srbench: `srbench run --models bicubic ... --timing off` as a whole process (imports,
   decoding, LR, store) on a fresh results directory and an empty SRBENCH_HOME (no cached
   LR images or FLOP counts); then again with both cached (a second model on the same
-  data); and per cell, in-process, after one untimed run. Also the cost of starting the
-  process alone (`python -m srbench --version`). Wall and CPU time (user + system, all
-  threads) are both recorded: the ratios of CPU times hardly move with the machine's load.
+  data); and per cell, in-process, after one untimed run. Also the cost of a process that
+  only imports what a run imports (`python -c "import srbench.cli.run, srbench.engine.run"`,
+  torch included; `srbench --version` no longer imports torch). Wall and CPU time (user +
+  system, all threads) are both recorded: the ratios of CPU times hardly move with the
+  machine's load.
 - BasicSR 1.4.2: `matlab_functions.imresize` down and up, uint8 rounding, `calculate_psnr`
   and `calculate_ssim` (test_y_channel=True, crop_border=scale); decoding not counted.
 - pyiqa: `psnr` and `ssim` (test_y_channel=True, color_space='ycbcr', crop_border=scale,
@@ -89,7 +91,8 @@ def srbench_path(
     srbench = [sys.executable, "-m", "srbench"]
     command = [*srbench, "run", "--models", "bicubic", "--datasets", ",".join(names)]
     command += ["--scales", ",".join(map(str, scales)), "--timing", "off", "--data-root", str(root)]
-    whole = {"start": _seconds([*srbench, "--version"], work / "home")}
+    imports = "import srbench.cli.run, srbench.engine.run"
+    whole = {"start": _seconds([sys.executable, "-c", imports], work / "home")}
     whole["cold"] = _seconds([*command, "--out", str(work / "out")], work / "home")
     whole["warm"] = _seconds([*command, "--out", str(work / "out-warm")], work / "home")
     result = PathResult()
@@ -302,8 +305,8 @@ def print_report(report: dict) -> None:
     print(
         f"\nsrbench run, whole process (imports, decoding, store), nothing cached: "
         f"{report['srbench_s']:.2f} s; LR images and FLOP counts cached: "
-        f"{report['srbench_warm_s']:.2f} s; "
-        f"of which starting python + srbench: {report['srbench_process_start_s']:.2f} s"
+        f"{report['srbench_warm_s']:.2f} s; importing what it imports (torch included) "
+        f"alone: {report['srbench_process_start_s']:.2f} s"
     )
     cpu, by_cpu = report["cpu_s"], report["ratios_cpu"]
     for name, label in (("basicsr", "BasicSR path"), ("pyiqa", "pyiqa metrics")):
