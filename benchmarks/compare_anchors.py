@@ -11,8 +11,7 @@ Paths, all on the same images in one process and one run (so all see the same lo
   data); and per cell, in-process, after one untimed run. Also the cost of a process that
   only imports what a run imports (`python -c "import srbench.cli.run, srbench.engine.run"`,
   torch included; `srbench --version` no longer imports torch). Wall and CPU time (user +
-  system, all threads) are both recorded: the ratios of CPU times hardly move with the
-  machine's load.
+  system, all threads) are both recorded; on a VM both ratios drift with the host's load.
 - BasicSR 1.4.2: `matlab_functions.imresize` down and up, uint8 rounding, `calculate_psnr`
   and `calculate_ssim` (test_y_channel=True, crop_border=scale); decoding not counted.
 - pyiqa: `psnr` and `ssim` (test_y_channel=True, color_space='ycbcr', crop_border=scale,
