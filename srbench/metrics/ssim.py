@@ -101,12 +101,14 @@ def _ssim_means(
         rows = np.empty((4, width - n + 1), np.float32)
         means = np.zeros(width - n + 1)
         for r in range(height):
-            slot = ring[r % n]
+            slot, twin = ring[r % n], ring[r % n + n]
             for j in range(width):
                 a, b = np.float32(xm[r, j]), np.float32(ym[r, j])
                 u, v = (a + b) - offset, a - b
                 slot[0, j], slot[1, j], slot[2, j], slot[3, j] = u, v, u * u, v * v
-            ring[r % n + n] = slot
+            for c in range(4):  # a loop: `twin[:] = slot` would compile numpy's broadcasting
+                for j in range(width):
+                    twin[c, j] = slot[c, j]
             if r < n - 1:
                 continue
             window = ring[(r + 1) % n : (r + 1) % n + n]
