@@ -2,15 +2,14 @@
 
 Each image is hashed and decoded once per run, ahead of the models, by the run's image feed
 (`srbench.data.feed`, which the CLI starts before torch is imported) or the loader threads
-(`loader`), and
-its LR made once per scale or read from the LR cache (`lrcache`), then shared by every
-model (`evaluate`). Every (model, image, scale) is written to the store in one transaction,
-so a crash loses at most the images in flight, and a rerun skips what is stored.
+(`loader`), and its LR made once per scale or read from the LR cache (`lrcache`), then
+shared by every model (`evaluate`). Every (model, image, scale) is written to the store in
+one transaction, so a crash loses at most the images in flight, and a rerun skips what is
+stored.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sys
 from collections.abc import Callable, Iterator
@@ -136,7 +135,8 @@ def run(
 
     With a distributed `executor` (Ray, local worker processes) the sweep is split into
     cells (`srbench.engine.cells`); otherwise it runs here, image by image, its files
-    hashed and decoded by `feed` (one is started here when none is given).
+    hashed and decoded by `feed` (one is started here when none is given), which the run
+    closes when it ends.
     """
     if executor is not None and executor.distributed:
         from srbench.engine.cells import run_cells  # cells builds on this module
@@ -144,57 +144,42 @@ def run(
         return run_cells(config, executor, command=command, progress=progress)
     protocol, specs, dataset_specs = resolve_config(config)
     workers = resolve_workers(config.workers)
-    with contextlib.ExitStack() as stack:
-        if feed is None:
-            feed = stack.enter_context(
-                feed_images(dataset_specs, config.data_root, config.scales, background=workers > 0)
-            )
-        return _run(config, protocol, specs, dataset_specs, workers, feed, command, progress)
-
-
-def _run(
-    config: RunConfig,
-    protocol: Protocol,
-    specs: list[MetricSpec],
-    dataset_specs: list[DatasetSpec],
-    workers: int,
-    feed: ImageFeed,
-    command: str,
-    progress: Callable[[int], object] | None,
-) -> RunSummary:
-    plans = [(spec, plan_images(spec, config, feed)) for spec in dataset_specs]
-    store = Store(config.out)
-    run_id = store.start_run(command, config_record(config), config.device)
-    summary = RunSummary(run_id=run_id)
-    cells = {(m, s): _Cell(m, s) for m in config.models for s in config.scales}
-    evaluator = Evaluator(
-        protocol=protocol,
-        store=store,
-        summary=summary,
-        cache=LrCache(),
-        device=torch.device(config.device),
-        workers=workers,
-        feed=feed,
-        batch=config.batch,
-        tile=config.tile,
-        tile_overlap=config.tile_overlap,
-    )
-    try:
-        with store.recording(run_id, lambda: summary.ok), evaluator:
-            for spec, plan in plans:
-                works = _works(spec, plan, protocol, specs, config, cells, store, summary, feed)
-                with Prefetcher(works, evaluator.load, workers=workers) as loader:
-                    for group in evaluator.groups(loader):
-                        evaluator.evaluate(group)
-                        if progress is not None:
-                            progress(sum(len(work.scales) for work, _ in group))
-            _profile_cells(cells, config, store, run_id)
-    finally:
-        store.close()
-    summary.skipped = sorted(
-        {f"{c.name} x{c.scale}: {c.skip_reason}" for c in cells.values() if c.skip_reason}
-    )
-    return summary
+    if feed is None:
+        feed = feed_images(dataset_specs, config.data_root, config.scales, background=workers > 0)
+    with feed:
+        plans = [(spec, plan_images(spec, config, feed)) for spec in dataset_specs]
+        store = Store(config.out)
+        run_id = store.start_run(command, config_record(config), config.device)
+        summary = RunSummary(run_id=run_id)
+        cells = {(m, s): _Cell(m, s) for m in config.models for s in config.scales}
+        evaluator = Evaluator(
+            protocol=protocol,
+            store=store,
+            summary=summary,
+            cache=LrCache(),
+            device=torch.device(config.device),
+            workers=workers,
+            feed=feed,
+            batch=config.batch,
+            tile=config.tile,
+            tile_overlap=config.tile_overlap,
+        )
+        try:
+            with store.recording(run_id, lambda: summary.ok), evaluator:
+                for spec, plan in plans:
+                    works = _works(spec, plan, protocol, specs, config, cells, store, summary, feed)
+                    with Prefetcher(works, evaluator.load, workers=workers) as loader:
+                        for group in evaluator.groups(loader):
+                            evaluator.evaluate(group)
+                            if progress is not None:
+                                progress(sum(len(work.scales) for work, _ in group))
+                _profile_cells(cells, config, store, run_id)
+        finally:
+            store.close()
+        summary.skipped = sorted(
+            {f"{c.name} x{c.scale}: {c.skip_reason}" for c in cells.values() if c.skip_reason}
+        )
+        return summary
 
 
 def _profile_cells(
