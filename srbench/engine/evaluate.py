@@ -245,7 +245,7 @@ class Evaluator:
                         continue  # else each image is retried alone: only a failing one fails
             for (i, work, _), sr in zip(members, srs, strict=True):
                 task = functools.partial(
-                    self._task, built, scale, ready[i][1].hr, lrs[i : i + 1], sr, work.ctx.specs
+                    self._task, built, scale, ready[i][1], lrs[i : i + 1], sr, work.ctx.specs
                 )
                 self._pending.append((work, built, scale, submit(self._pool, task)))
                 while len(self._pending) > (0 if network else self._lag):
@@ -260,7 +260,7 @@ class Evaluator:
         self,
         built: BuiltModel,
         scale: int,
-        hr: Tensor | None,
+        image: Scaled,
         lr: Tensor,
         sr: Tensor | None,
         specs: list[MetricSpec],
@@ -269,7 +269,8 @@ class Evaluator:
         try:
             if sr is None:
                 sr = self._upscale(built, lr, scale)
-            prepared = self.protocol.prepare(sr[None] if sr.dim() == 3 else sr, hr, scale)
+            sr = sr[None] if sr.dim() == 3 else sr
+            prepared = self.protocol.prepare(sr, image.hr, scale, source=image.source)
         except Exception as exc:  # one crashing model never loses the other results
             return _Outcome(failure=exc)
         values, errors = _score(prepared, specs)

@@ -35,7 +35,7 @@ from torch import Tensor
 from srbench.data.io import decode_image
 from srbench.engine.lrcache import LrCache, LrKey
 from srbench.errors import ConfigError, SrbenchError
-from srbench.protocol import Protocol
+from srbench.protocol import Protocol, WorkingHr
 
 __all__ = [
     "Loaded",
@@ -91,11 +91,13 @@ class Scaled:
     """The image at one scale: the cropped working HR and its LR, or why it has none.
 
     `lr` is None when the LR is for CUDA, where the caller makes it, and none was cached.
+    `source` is the whole working HR that `hr` was cropped from (shared by all scales).
     """
 
     hr: Tensor | None = None
     lr: Tensor | None = None
     error: SrbenchError | None = None
+    source: WorkingHr | None = None
 
 
 @dataclass(slots=True)
@@ -132,9 +134,10 @@ def load(
     except SrbenchError as exc:
         return Loaded(error=exc)
     loaded = Loaded(hr=hr.pin_memory() if pin else hr)
+    working = protocol.working(hr)
     for scale in scales:
         try:
-            hr_s = protocol.crop_hr(hr, scale)
+            hr_s = working.crop(scale)
         except SrbenchError as exc:
             loaded.scaled[scale] = Scaled(error=exc)
             continue
@@ -146,7 +149,7 @@ def load(
                 cache.put(key, lr)
         if pin and lr is not None:
             lr = lr.pin_memory()
-        loaded.scaled[scale] = Scaled(hr=hr_s, lr=lr)
+        loaded.scaled[scale] = Scaled(hr=hr_s, lr=lr, source=working)
     return loaded
 
 
@@ -245,12 +248,14 @@ def staged(
 def _to_device(loaded: Loaded, protocol: Protocol, device: torch.device) -> Loaded:
     """A copy of `loaded` on `device`; HR crops are re-made there from one copied HR."""
     hr = loaded.hr.to(device, non_blocking=True)  # type: ignore[union-attr]
+    working = protocol.working(hr)
     scaled = {
         scale: s
         if s.error is not None
         else Scaled(
-            hr=protocol.crop_hr(hr, scale),
+            hr=working.crop(scale),
             lr=None if s.lr is None else s.lr.to(device, non_blocking=True),
+            source=working,
         )
         for scale, s in loaded.scaled.items()
     }

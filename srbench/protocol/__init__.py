@@ -7,6 +7,7 @@ reproduce the evaluation scripts that published checkpoints were scored with.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,36 +27,87 @@ __all__ = [
     "VDSR_PYTORCH",
     "Prepared",
     "Protocol",
+    "WorkingHr",
     "get_protocol",
     "modcrop",
     "quantize",
 ]
 
 
+def _convert(img: Tensor, space: Space) -> Tensor:
+    """`img` (0-255) in a metric's space, not shaved: 'y255' luma, 'rgb01' or 'rgb_pm1' RGB."""
+    if space == "y255":
+        return luma_channel(img)
+    rgb = img.double() / 255.0
+    if rgb.shape[-3] == 1:
+        rgb = rgb.expand(*rgb.shape[:-3], 3, *rgb.shape[-2:])
+    return rgb if space == "rgb01" else rgb * 2.0 - 1.0
+
+
+class WorkingHr:
+    """One image's working HR (`Protocol.working_hr`), cropped for each scale, and converted
+    to each metric space once for all of its scales and models.
+
+    modcrop keeps the top-left corner and every conversion works pixel by pixel, so the
+    top-left crop of the converted image equals the conversion of the crop, bit for bit.
+    Safe to share between threads.
+    """
+
+    def __init__(self, protocol: Protocol, hr: Tensor) -> None:
+        self.protocol = protocol
+        self.hr = protocol.working_hr(hr)
+        self._spaces: dict[Space, Tensor] = {}
+        self._lock = threading.Lock()
+
+    def crop(self, scale: int) -> Tensor:
+        """Steps 1-2: the working HR cropped bottom/right to a multiple of `scale` (refuses
+        images too small)."""
+        cropped = modcrop(self.hr, scale)
+        border = self.protocol.border(scale)
+        if min(cropped.shape[-2:]) <= 2 * border:
+            raise ProtocolError(
+                f"image of {self.hr.shape[-2]}x{self.hr.shape[-1]} px is too small for scale "
+                f"{scale}",
+                hint=f"images must be larger than {2 * border} px on each side after modcrop",
+            )
+        return cropped
+
+    def converted(self, space: Space, crop: Tensor) -> Tensor:
+        """`crop` (a `crop(scale)` of this image) in `space`, not shaved."""
+        if crop.data_ptr() != self.hr.data_ptr() or crop.shape[:-2] != self.hr.shape[:-2]:
+            raise ProtocolError(
+                "the HR given to prepare() is not a crop of its WorkingHr",
+                hint="pass the tensor that WorkingHr.crop(scale) returned",
+            )
+        with self._lock:
+            if space not in self._spaces:
+                self._spaces[space] = _convert(self.hr, space)
+            return self._spaces[space][..., : crop.shape[-2], : crop.shape[-1]]
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """SR and HR after the protocol's quantisation and cropping; the only input metrics get."""
+    """SR and HR after the protocol's quantisation and cropping; the only input metrics get.
+
+    With `source`, HR views are cut from the image's conversions shared across scales.
+    """
 
     sr: Tensor
     hr: Tensor
     border: int
+    source: WorkingHr | None = None
     _views: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict, repr=False)
 
     def view(self, space: Space) -> tuple[Tensor, Tensor]:
         """(sr, hr) in a metric's space: 'y255' luma, 'rgb01' or 'rgb_pm1' RGB; shaved."""
         if space not in self._views:
-            self._views[space] = (self._convert(self.sr, space), self._convert(self.hr, space))
+            if self.source is None:
+                hr = _convert(self.hr, space)
+            else:
+                hr = self.source.converted(space, self.hr)
+            sr = _convert(self.sr, space)
+            self._views[space] = (shave(sr, self.border), shave(hr, self.border))
         return self._views[space]
-
-    def _convert(self, img: Tensor, space: Space) -> Tensor:
-        if space == "y255":
-            out = luma_channel(img)
-        else:
-            rgb = img.double() / 255.0
-            if rgb.shape[-3] == 1:
-                rgb = rgb.expand(*rgb.shape[:-3], 3, *rgb.shape[-2:])
-            out = rgb if space == "rgb01" else rgb * 2.0 - 1.0
-        return shave(out, self.border)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,30 +144,32 @@ class Protocol:
 
     def crop_hr(self, hr: Tensor, scale: int) -> Tensor:
         """Steps 1-2: `working_hr`, cropped bottom/right to a multiple of `scale` (refuses
-        images too small)."""
-        cropped = modcrop(self.working_hr(hr), scale)
-        border = self.border(scale)
-        if min(cropped.shape[-2:]) <= 2 * border:
-            raise ProtocolError(
-                f"image of {hr.shape[-2]}x{hr.shape[-1]} px is too small for scale {scale}",
-                hint=f"images must be larger than {2 * border} px on each side after modcrop",
-            )
-        return cropped
+        images too small). For several scales of one image, use `working(hr).crop`."""
+        return self.working(hr).crop(scale)
+
+    def working(self, hr: Tensor) -> WorkingHr:
+        """`hr` as the protocol works on it, to crop per scale and convert once per space."""
+        return WorkingHr(self, hr)
 
     def make_lr(self, hr: Tensor, scale: int) -> Tensor:
         """Step 3: MATLAB imresize(HR, 1/s, 'bicubic'); uint8 when `round_lr`, else float64."""
         src = hr if hr.dtype == torch.uint8 else hr.double()
         return matlab_imresize(src, 1.0 / scale, quantized=self.round_lr)
 
-    def prepare(self, sr: Tensor, hr: Tensor, scale: int) -> Prepared:
-        """Steps 4-6: quantise SR (or clamp it), then hand both to the metrics' views."""
+    def prepare(
+        self, sr: Tensor, hr: Tensor, scale: int, *, source: WorkingHr | None = None
+    ) -> Prepared:
+        """Steps 4-6: quantise SR (or clamp it), then hand both to the metrics' views.
+
+        `source` is the `WorkingHr` that `hr` was cropped from: its conversions are shared.
+        """
         if sr.shape != hr.shape:
             raise ProtocolError(
                 f"SR shape {tuple(sr.shape)} differs from HR shape {tuple(hr.shape)}",
                 hint="the model must return exactly `scale` times the LR size",
             )
         sr = quantize(sr) if self.round_sr else sr.double().clamp(0, 255)
-        return Prepared(sr=sr, hr=hr, border=self.border(scale))
+        return Prepared(sr=sr, hr=hr, border=self.border(scale), source=source)
 
 
 PAPER = Protocol(
