@@ -112,6 +112,8 @@ def test_load_crops_and_makes_the_protocol_lr(
         hr_s = PAPER.crop_hr(got.hr, scale)
         assert torch.equal(got.scaled[scale].hr, hr_s)
         assert torch.equal(got.scaled[scale].lr, PAPER.make_lr(hr_s, scale))
+    source = got.scaled[2].source  # one WorkingHr shared by the scales, for the metric views
+    assert source is not None and source is got.scaled[3].source
     monkeypatch.setattr(PAPER.__class__, "make_lr", lambda *a: pytest.fail("LR made again"))
     cached = load(path, "0" * 64, (2,), PAPER, LrCache(tmp_path / "cache"))
     assert torch.equal(cached.scaled[2].lr, got.scaled[2].lr)
