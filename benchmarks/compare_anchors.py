@@ -157,10 +157,9 @@ def srbench_work(images: list[Image], scales: tuple[int, ...]) -> dict[str, floa
                     tick = _step(steps, "lr", tick)
                     sr = bicubic(scale=scale)(lr)
                     tick = _step(steps, "sr", tick)
-                    prepared = PAPER.prepare(sr, crop, scale, source=work)
-                    prepared.source.converted("y255", crop)  # type: ignore[union-attr]
+                    work.converted("y255", crop)
                     tick = _step(steps, "hr_views", tick)
-                    x, y = prepared.view("y255")
+                    x, y = PAPER.prepare(sr, crop, scale, source=work).view("y255")
                     tick = _step(steps, "sr_views", tick)
                     psnr(x, y)
                     tick = _step(steps, "psnr", tick)
