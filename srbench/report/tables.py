@@ -108,11 +108,16 @@ def summary_table(
     allow_mixed_protocols: bool = False,
 ) -> pd.DataFrame:
     """One row per (model, weights, dataset, scale, protocol): mean of each metric over the
-    images scored ok, `n_images`, `n_failed`, `n_skipped`, and published values with Δ."""
+    images scored ok, `n_images`, `n_failed`, `n_skipped`, and published values with Δ.
+
+    An image on which any metric failed counts in `n_failed` and enters no mean, so that
+    every mean of a row is over the same `n_images` images.
+    """
     rows = _select(rows, models, datasets, scales, protocol, allow_mixed_protocols)
-    ok = rows[rows["status"] == "ok"]
-    means = ok.pivot_table(index=CELL, columns="metric", values="value", aggfunc="mean")
     images = _image_statuses(rows)
+    image_of = pd.MultiIndex.from_frame(rows[[*CELL, "image_id"]])
+    ok = rows[rows["status"].eq("ok") & image_of.isin(images.index[images["ok"]])]
+    means = ok.pivot_table(index=CELL, columns="metric", values="value", aggfunc="mean")
     counts = images.groupby(CELL).agg(
         n_images=("ok", "sum"), n_failed=("failed", "sum"), note=("error", "first")
     )

@@ -99,6 +99,13 @@ def wide_table(
                 notes.append(
                     f"{where}: {rec.n_failed} image(s) failed; mean over the other {rec.n_images}"
                 )
+            for metric, cell in row.cells[key].items():
+                if math.isinf(cell.value):
+                    notes.append(
+                        f"{where}: {metric.upper()} is infinite for at least one image (MSE 0: "
+                        "its output equals the HR where scored), so the mean is "
+                        "too; `srbench report --per-image` lists the images"
+                    )
         row.extras = _cost_columns(group)
         rows.append(row)
         if published and ref.cells:

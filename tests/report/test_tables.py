@@ -162,3 +162,18 @@ def test_latex_is_booktabs_with_protocol_footnote() -> None:
     rows = _rows([("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1")])
     text = render(summary_table(rows), "latex")
     assert "\\toprule" in text and "\\bottomrule" in text and "paper@1" in text
+
+
+def test_an_image_with_any_failed_metric_enters_no_mean() -> None:
+    # b: PSNR scored (inf: reproduced exactly) but SSIM failed (too small for the window)
+    rows = _rows(
+        [
+            ("bicubic", "Set5", 2, "a", "psnr", 30.0, OK, P, "1"),
+            ("bicubic", "Set5", 2, "a", "ssim", 0.8, OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "psnr", float("inf"), OK, P, "1"),
+            ("bicubic", "Set5", 2, "b", "ssim", None, "failed", P, "1"),
+        ]
+    )
+    row = summary_table(rows).iloc[0]
+    assert row["psnr"] == 30.0 and row["ssim"] == 0.8
+    assert row["n_images"] == 1 and row["n_failed"] == 1

@@ -76,3 +76,12 @@ def test_standalone_latex_compiles_when_a_tex_engine_is_installed(tmp_path: Path
         timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_an_infinite_mean_is_footnoted() -> None:
+    summary = _summary({"bicubic": float("inf"), "srcnn": 36.0})
+    summary.loc[summary["model"] == "bicubic", "ssim"] = 1.0
+    assert wide_table(summary).notes == [
+        "bicubic Set5 x2: PSNR is infinite for at least one image (MSE 0: its output equals "
+        "the HR where scored), so the mean is too; `srbench report --per-image` lists the images"
+    ]
