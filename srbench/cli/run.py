@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from srbench.cli import heavy_imports
 from srbench.cli.options import (
     IntList,
     NameList,
@@ -197,7 +198,8 @@ def run(
     bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
     try:
         with executor_from_context() as executor, _early_feed(config, executor) as feed:
-            from srbench.engine.run import run as run_sweep
+            with heavy_imports():
+                from srbench.engine.run import run as run_sweep
 
             summary = run_sweep(
                 config,

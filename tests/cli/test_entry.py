@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+from srbench.cli import heavy_imports
 
 
 def test_python_m_srbench_runs_a_command() -> None:
@@ -22,3 +27,35 @@ def test_python_m_srbench_keeps_exit_codes() -> None:
     )
     assert done.returncode == 2
     assert "--scales" in done.stderr
+
+
+_COUNT_FULL_COLLECTIONS = """
+import atexit, gc, sys
+full = []
+gc.callbacks.append(lambda p, i: p == "stop" and i["generation"] == 2 and full.append(0))
+atexit.register(lambda: print("full collections:", len(full)))
+sys.argv = ["srbench", *sys.argv[1:]]
+from srbench.cli import entry
+entry()
+"""
+
+
+def test_the_executable_collects_nothing_while_it_imports_torch(tmp_path: Path) -> None:
+    # Without heavy_imports, importing the engine ran 5 full collections over torch's objects.
+    command = ["-q", "run", "--models", "bicubic", "--datasets", "samples", "--scales", "4"]
+    command += ["--timing", "off", "--out", str(tmp_path / "out")]
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_FULL_COLLECTIONS, *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SRBENCH_HOME": str(tmp_path / "home")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split("full collections:")[1]) <= 1
+
+
+def test_a_host_process_keeps_its_own_collector() -> None:
+    frozen = gc.get_freeze_count()
+    with heavy_imports():
+        assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
