@@ -238,11 +238,12 @@ def run(
 
 def _early_feed(config: RunConfig, executor: Executor) -> ImageFeed | contextlib.nullcontext[None]:
     """The run's image feed, started now; none when the run will not use one, or when the
-    sets cannot be listed (the run then reports why, in its usual order of checks)."""
+    sets cannot be listed. The run lists the sets again and reports what is wrong with them,
+    errors and warnings (a set's image count), once and in its usual order of checks."""
     if executor.distributed or config.workers == 0:
         return contextlib.nullcontext()
     try:
         specs = [datasets.get(name) for name in config.datasets]
-        return feed_images(specs, config.data_root, config.scales)
+        return feed_images(specs, config.data_root, config.scales, quiet=True)
     except SrbenchError:
         return contextlib.nullcontext()

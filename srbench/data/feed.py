@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -217,10 +218,13 @@ def feed_images(
     scales: Iterable[int],
     *,
     background: bool = True,
+    quiet: bool = False,
 ) -> ImageFeed:
-    """A feed of every image file `specs` have at `scales`, in the order a run takes them."""
+    """A feed of every image file `specs` have at `scales`, in the order a run takes them;
+    `quiet` lists the sets without their warnings, for a caller that lists them again."""
     scales = tuple(scales)
-    return ImageFeed(
-        (ref.path for spec in specs for ref, _ in spec.image_files(data_root, scales)),
-        background=background,
-    )
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        paths = [ref.path for spec in specs for ref, _ in spec.image_files(data_root, scales)]
+    return ImageFeed(paths, background=background)

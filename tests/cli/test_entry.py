@@ -6,6 +6,7 @@ import gc
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from srbench.cli import heavy_imports
@@ -59,3 +60,18 @@ def test_a_host_process_keeps_its_own_collector() -> None:
     with heavy_imports():
         assert gc.isenabled()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_a_short_set_is_warned_about_once(tmp_path: Path, make_images: Callable[..., Path]) -> None:
+    # The early feed lists the sets before torch is imported, and the run lists them again.
+    make_images(tmp_path / "data" / "Set5", [(40, 36)] * 2)
+    command = ["run", "--models", "bicubic", "--datasets", "Set5", "--scales", "2,4"]
+    command += ["--timing", "off", "--data-root", str(tmp_path / "data")]
+    done = subprocess.run(
+        [sys.executable, "-m", "srbench", *command, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SRBENCH_HOME": str(tmp_path / "home")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("Set5 has 2 images, expected 5") == 1
