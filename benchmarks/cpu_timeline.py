@@ -49,15 +49,14 @@ def main() -> None:
     while child.poll() is None:
         time.sleep(args.every)
         now = _cpu_by_thread(child.pid)
-        shares = []
-        for tid in sorted(now):
-            number = order.setdefault(tid, len(order))
-            used = now[tid] - seen.get(tid, 0.0)
-            if used > 0.005:
-                shares.append(f"{number}={used / args.every:.2f}")
+        cores_of = {
+            order.setdefault(tid, len(order)): (now[tid] - seen.get(tid, 0.0)) / args.every
+            for tid in sorted(now)
+        }
         seen |= now
-        busy = sum(float(s.split("=")[1]) for s in shares)
-        print(f"{time.perf_counter() - start:6.1f} s  {busy:4.2f} cores  {' '.join(shares)}")
+        shares = " ".join(f"{n}={c:.2f}" for n, c in cores_of.items() if c >= 0.01)
+        busy = sum(cores_of.values())
+        print(f"{time.perf_counter() - start:6.1f} s  {busy:4.2f} cores  {shares}")
     wall = time.perf_counter() - start
     usage = os.times()
     cpu = usage.children_user + usage.children_system
