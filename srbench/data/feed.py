@@ -17,6 +17,7 @@ hold up a run. Needs no torch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import warnings
@@ -223,7 +224,7 @@ def feed_images(
     """A feed of every image file `specs` have at `scales`, in the order a run takes them;
     `quiet` lists the sets without their warnings, for a caller that lists them again."""
     scales = tuple(scales)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings() if quiet else contextlib.nullcontext():
         if quiet:
             warnings.simplefilter("ignore")
         paths = [ref.path for spec in specs for ref, _ in spec.image_files(data_root, scales)]

@@ -144,8 +144,10 @@ def run(
         return run_cells(config, executor, command=command, progress=progress)
     protocol, specs, dataset_specs = resolve_config(config)
     workers = resolve_workers(config.workers)
-    if feed is None:
-        feed = feed_images(dataset_specs, config.data_root, config.scales, background=workers > 0)
+    if feed is None:  # quiet: the plan below lists the sets again, and warns then
+        feed = feed_images(
+            dataset_specs, config.data_root, config.scales, background=workers > 0, quiet=True
+        )
     with feed:
         plans = [(spec, plan_images(spec, config, feed)) for spec in dataset_specs]
         store = Store(config.out)
