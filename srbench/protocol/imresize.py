@@ -7,15 +7,15 @@ separable passes. The weights are computed in float64 as MATLAB does and cast to
 image's dtype.
 
 A float64 or uint8 CPU image that needs no gradient goes through the compiled loops of
-`srbench.protocol.kernels`: for a 1020×560 uint8 RGB image on one core, 3-5 ms down (1/2,
-1/3, 1/4) and 3-5 ms up (2, 3, 4), rounded to uint8, against 5-9 ms for the matrix products
-below (measured side by side, 2026-12-05). Every other image (CUDA, float32, autograd) goes
-through torch: each 1-D pass is a banded matrix product, evaluated as a batched matmul over
-blocks of consecutive outputs that each read one contiguous window of the (mirrored) input:
-16 outputs per block when shrinking, 64 when enlarging (the fastest sizes on 2 CPU cores, by
-10-25 % over 32 both ways). The two paths agree exactly at x2 and x4, whose weights are
-dyadic, and to 1e-12 otherwise; on 165 M resized values of Set5, Set14 and synthetic
-Urban100 images none rounded differently.
+`srbench.protocol.kernels`: for a 1020×560 uint8 RGB image on one core, best of 15, 1.8-2.6
+ms down (1/2, 1/3, 1/4) and 1.8-2.6 ms up (2, 3, 4), rounded to uint8, against 5.1-8.4 ms
+for the matrix products below (measured side by side, 2026-12-05). Every other image (CUDA,
+float32, autograd) goes through torch: each 1-D pass is a banded matrix product, evaluated
+as a batched matmul over blocks of consecutive outputs that each read one contiguous window
+of the (mirrored) input: 16 outputs per block when shrinking, 64 when enlarging (the
+fastest sizes on 2 CPU cores, by 10-25 % over 32 both ways). The two paths agree exactly at
+x2 and x4, whose weights are dyadic, and to 1e-12 otherwise; on 165 M resized values of
+Set5, Set14 and synthetic Urban100 images none rounded differently.
 
 float64 is the reference. float32 stays within 1e-4 of it on 0-255 data (and gave the same
 uint8 LR on all of Set5/Set14), but a pixel sitting within 1e-4 of a .5 tie can round the

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -97,6 +98,38 @@ def test_imresize_reads_non_contiguous_views() -> None:
     img = _image(2, (3, 40, 30))
     view = img.transpose(-1, -2)
     assert torch.equal(imresize(view, 0.5), imresize(view.contiguous(), 0.5))
+
+
+def _plain_pass(src: np.ndarray, weights: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """One resize pass as the plain loop computes it: taps added in order from 0."""
+    out = 0.0
+    for t in range(weights.shape[1]):
+        taken = np.take(src.astype(np.float64), index[:, t], axis=axis)
+        shape = [1, 1, 1]
+        shape[axis] = -1
+        out = out + weights[:, t].reshape(shape) * taken
+    return out
+
+
+@pytest.mark.parametrize("axis", [1, 2])
+@pytest.mark.parametrize("size", [1, 7, 8, 15, 16, 17, 31, 32, 33, 70])
+@pytest.mark.parametrize("src_dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("dst_dtype", [np.uint8, np.float64])
+def test_resize_passes_equal_the_plain_loop_at_every_block_edge(
+    axis: int, size: int, src_dtype: type, dst_dtype: type
+) -> None:
+    """The vector loops take 16 rows and 8 or 32 columns at a time: sizes around those,
+    along and across the pass."""
+    rng = np.random.default_rng(size)
+    src = (rng.random((2, size, size)) * 300 - 20).astype(src_dtype)  # beyond 0..255 if float
+    weights = rng.standard_normal((size + 2, 5))
+    index = rng.integers(0, size, (size + 2, 5))
+    expected = _plain_pass(src, weights, index, axis)
+    dst = np.empty(expected.shape, dst_dtype)
+    (kernels.resize_rows if axis == 1 else kernels.resize_cols)(src, weights, index, dst)
+    if dst_dtype is np.uint8:
+        expected = quantize(torch.from_numpy(expected)).numpy()
+    assert np.array_equal(dst, expected)
 
 
 @pytest.mark.parametrize(
