@@ -132,19 +132,19 @@ def _taps(in_len: int, out_len: int, scale: float) -> tuple[np.ndarray, np.ndarr
     return weights.contiguous().numpy(), index.contiguous().numpy()
 
 
-def _resize_compiled(img: Tensor, dim: int, out_len: int, scale: float, rounded: bool) -> Tensor:
-    """One pass of a float64 or uint8 CPU image through the compiled loops of `kernels`,
-    into float64, or into uint8 rounded as `quantize` rounds when `rounded`."""
-    dtype = np.uint8 if rounded else np.float64
+def _resize_compiled(img: Tensor, passes: list[tuple[int, int, float]], rounded: bool) -> Tensor:
+    """Both passes, each (dim, out_len, scale), of a float64 or uint8 CPU image through the
+    compiled loops of `kernels`, into float64, or into uint8 rounded as `quantize` rounds
+    when `rounded`, in one loop that takes bands of rows through both passes."""
     *lead, height, width = img.shape
     src = img.detach().reshape(-1, height, width).contiguous().numpy()
-    weights, index = _taps((height, width)[dim], out_len, scale)
-    if dim == 0:
-        dst = np.empty((src.shape[0], out_len, width), dtype)
-        kernels.resize_rows(src, weights, index, dst)
-    else:
-        dst = np.empty((src.shape[0], height, out_len), dtype)
-        kernels.resize_cols(src, weights, index, dst)
+    (first, first_len, first_scale), (_, last_len, last_scale) = passes
+    taps = _taps((height, width)[first], first_len, first_scale)
+    last_taps = _taps((height, width)[1 - first], last_len, last_scale)
+    out_hw = (first_len, last_len) if first == 0 else (last_len, first_len)
+    dst = np.empty((src.shape[0], *out_hw), np.uint8 if rounded else np.float64)
+    both = kernels.resize_rows_cols if first == 0 else kernels.resize_cols_rows
+    both(src, *taps, *last_taps, dst)
     return torch.from_numpy(dst).view(*lead, *dst.shape[1:])
 
 
@@ -240,12 +240,13 @@ def imresize(
         out_h, out_w = int(size[0]), int(size[1])  # type: ignore[index]
         scales = (out_h / in_h, out_w / in_w)
     order = sorted((0, 1), key=lambda d: scales[d])
-    if kernels.applies(img, torch.float64, torch.uint8):
-        resize, out = _resize_compiled, img
-        if _order_is_free(img, (in_h, in_w), (out_h, out_w), scales):
-            order = [1, 0]  # the slower columns pass on the smaller image
-    else:
-        resize, out = _resize_banded, img if img.is_floating_point() else img.double()
-    first, last = order
-    out = resize(out, first, (out_h, out_w)[first], scales[first], False)
-    return resize(out, last, (out_h, out_w)[last], scales[last], quantized).contiguous()
+    compiled = kernels.applies(img, torch.float64, torch.uint8)
+    if compiled and _order_is_free(img, (in_h, in_w), (out_h, out_w), scales):
+        order = [1, 0]  # the slower columns pass on the smaller image
+    passes = [(d, (out_h, out_w)[d], scales[d]) for d in order]
+    if compiled:
+        return _resize_compiled(img, passes, quantized)
+    out = img if img.is_floating_point() else img.double()
+    for k, (dim, out_len, scale) in enumerate(passes):
+        out = _resize_banded(out, dim, out_len, scale, quantized and k == 1)
+    return out.contiguous()

@@ -138,14 +138,18 @@ def test_modcropped_sizes_shrink_exactly() -> None:
 def _passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The dims of every resize pass imresize runs from now on, in order."""
     dims: list[int] = []
-    for name in ("_resize_compiled", "_resize_banded"):
-        original = getattr(imresize_module, name)
+    compiled, banded = imresize_module._resize_compiled, imresize_module._resize_banded
 
-        def record(img, dim, *args: object, _fn=original) -> torch.Tensor:
-            dims.append(dim)
-            return _fn(img, dim, *args)
+    def record_both(img, passes, *args: object) -> torch.Tensor:
+        dims.extend(dim for dim, _, _ in passes)
+        return compiled(img, passes, *args)
 
-        monkeypatch.setattr(imresize_module, name, record)
+    def record_one(img, dim, *args: object) -> torch.Tensor:
+        dims.append(dim)
+        return banded(img, dim, *args)
+
+    monkeypatch.setattr(imresize_module, "_resize_compiled", record_both)
+    monkeypatch.setattr(imresize_module, "_resize_banded", record_one)
     return dims
 
 

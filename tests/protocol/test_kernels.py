@@ -111,22 +111,24 @@ def _plain_pass(src: np.ndarray, weights: np.ndarray, index: np.ndarray, axis: i
     return out
 
 
-@pytest.mark.parametrize("axis", [1, 2])
+@pytest.mark.parametrize("rows_first", [True, False])
 @pytest.mark.parametrize("size", [1, 7, 8, 15, 16, 17, 31, 32, 33, 70])
 @pytest.mark.parametrize("src_dtype", [np.uint8, np.float64])
 @pytest.mark.parametrize("dst_dtype", [np.uint8, np.float64])
-def test_resize_passes_equal_the_plain_loop_at_every_block_edge(
-    axis: int, size: int, src_dtype: type, dst_dtype: type
+def test_both_passes_equal_two_plain_loops_at_every_block_edge(
+    rows_first: bool, size: int, src_dtype: type, dst_dtype: type
 ) -> None:
     """The vector loops take 16 rows and 8 or 32 columns at a time: sizes around those,
-    along and across the pass."""
+    in and out of either pass."""
     rng = np.random.default_rng(size)
-    src = (rng.random((2, size, size)) * 300 - 20).astype(src_dtype)  # beyond 0..255 if float
-    weights = rng.standard_normal((size + 2, 5))
-    index = rng.integers(0, size, (size + 2, 5))
-    expected = _plain_pass(src, weights, index, axis)
+    src = (rng.random((2, size, size + 3)) * 300 - 20).astype(src_dtype)  # beyond 0..255
+    rows = (rng.standard_normal((size + 2, 5)), rng.integers(0, size, (size + 2, 5)), 1)
+    cols = (rng.standard_normal((size + 4, 3)), rng.integers(0, size + 3, (size + 4, 3)), 2)
+    first, last = (rows, cols) if rows_first else (cols, rows)
+    expected = _plain_pass(_plain_pass(src, *first), *last)
     dst = np.empty(expected.shape, dst_dtype)
-    (kernels.resize_rows if axis == 1 else kernels.resize_cols)(src, weights, index, dst)
+    both = kernels.resize_rows_cols if rows_first else kernels.resize_cols_rows
+    both(src, *first[:2], *last[:2], dst)
     if dst_dtype is np.uint8:
         expected = quantize(torch.from_numpy(expected)).numpy()
     assert np.array_equal(dst, expected)
