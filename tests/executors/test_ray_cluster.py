@@ -91,8 +91,12 @@ def _crashy_plugin(tmp_path: Path) -> Path:
 
                 def forward(self, x):
                     marker = Path({str(marker)!r})
-                    first = not marker.exists()
-                    marker.write_text(marker.read_text() + "x" if not first else "x")
+                    try:  # exclusive create, then appends: workers run forwards concurrently
+                        fd, first = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY), True
+                    except FileExistsError:
+                        fd, first = os.open(marker, os.O_WRONLY | os.O_APPEND), False
+                    os.write(fd, b"x")
+                    os.close(fd)
                     if first:
                         os._exit(9)
                     return F.interpolate(x, scale_factor=self.scale, mode="nearest")
