@@ -137,6 +137,20 @@ def _address(
     return builder.add(builder.ptrtoint(array.data, _I64), offset)
 
 
+def _load8(
+    builder: ir.IRBuilder, array: Any, uint8: bool, row: ir.Value, col: ir.Value
+) -> ir.Value:
+    """array[row, col:col + 8] as 8 float64 lanes (uint8 values widened)."""
+    if not uint8:
+        at = _address(builder, array, row, col, 8)
+        return builder.load(builder.inttoptr(at, _V8.as_pointer()), align=8)
+    at = _address(builder, array, row, col, 1)
+    values = builder.load(
+        builder.inttoptr(at, ir.VectorType(ir.IntType(8), 8).as_pointer()), align=1
+    )
+    return builder.uitofp(values, _V8)
+
+
 def _is_rows(t: types.Type, *dtypes: types.Type) -> bool:
     """A C-contiguous 2-D array of one of `dtypes`."""
     return isinstance(t, types.Array) and t.ndim == 2 and t.layout == "C" and t.dtype in dtypes
@@ -157,15 +171,11 @@ def _transpose8(typingctx, src, r0, c0, dst, d0, e0):  # type: ignore[no-untyped
         r0, c0, d0, e0 = (
             context.cast(builder, args[k], signature.args[k], types.intp) for k in (1, 2, 4, 5)
         )
-        byte = a_src.dtype == types.uint8
-        loaded = ir.VectorType(ir.IntType(8), 8) if byte else _V8
-        rows = []
-        for i in range(8):
-            at = _address(
-                builder, source, builder.add(r0, ir.Constant(_I64, i)), c0, 1 if byte else 8
-            )
-            row = builder.load(builder.inttoptr(at, loaded.as_pointer()), align=1 if byte else 8)
-            rows.append(builder.uitofp(row, _V8) if byte else row)
+        uint8 = a_src.dtype == types.uint8
+        rows = [
+            _load8(builder, source, uint8, builder.add(r0, ir.Constant(_I64, i)), c0)
+            for i in range(8)
+        ]
         for j, column in enumerate(_transposed(builder, rows)):
             at = _address(builder, target, builder.add(d0, ir.Constant(_I64, j)), e0, 8)
             builder.store(column, builder.inttoptr(at, _V8.as_pointer()), align=8)
@@ -182,12 +192,11 @@ def _tap_sums(vectors: int) -> Any:
 
     @intrinsic
     def tap_sums(typingctx, src, weights, index, col, out):  # type: ignore[no-untyped-def]
-        vectors_of = (weights, out)
         if not (
             _is_rows(src, types.float64, types.uint8)
             and all(
                 isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C"
-                for t in (*vectors_of, index)
+                for t in (weights, index, out)
             )
             and weights.dtype == out.dtype == types.float64
             and isinstance(index.dtype, types.Integer)
@@ -202,8 +211,7 @@ def _tap_sums(vectors: int) -> Any:
             idx = context.make_array(a_idx)(context, builder, args[2])
             out = context.make_array(a_out)(context, builder, args[4])
             col = context.cast(builder, args[3], a_col, types.intp)
-            byte = a_src.dtype == types.uint8
-            loaded = ir.VectorType(ir.IntType(8), 8) if byte else _V8
+            uint8 = a_src.dtype == types.uint8
             zero = ir.Constant(_V8, [0.0] * 8)
             accs = [cgutils.alloca_once_value(builder, zero) for _ in range(vectors)]
             with cgutils.for_range(builder, builder.extract_value(wts.shape, 0)) as loop:
@@ -213,10 +221,9 @@ def _tap_sums(vectors: int) -> Any:
                 splat = builder.insert_element(ir.Constant(_V8, None), weight, ir.Constant(_I32, 0))
                 splat = _shuffle(builder, splat, splat, [0] * 8)
                 for k, acc in enumerate(accs):
-                    first = builder.add(col, ir.Constant(_I64, 8 * k))
-                    at = _address(builder, source, row, first, 1 if byte else 8)
-                    values = builder.load(builder.inttoptr(at, loaded.as_pointer()), align=1)
-                    values = builder.uitofp(values, _V8) if byte else values
+                    values = _load8(
+                        builder, source, uint8, row, builder.add(col, ir.Constant(_I64, 8 * k))
+                    )
                     builder.store(builder.fadd(builder.load(acc), builder.fmul(splat, values)), acc)
             for k, acc in enumerate(accs):
                 at = builder.gep(out.data, [builder.add(col, ir.Constant(_I64, 8 * k))])
