@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import torch
+import numpy as np
 
-from srbench.data.io import read_image, sha256_file
+from srbench.data.io import decode_image, sha256_file
 from srbench.data.sets import DatasetSpec, Located
 from srbench.errors import DataError
 
@@ -122,11 +122,11 @@ class _Seen:
         return self.channels == 1 or self.equal_channels
 
 
-def pixels_sha256(image: torch.Tensor) -> str:
+def pixels_sha256(image: np.ndarray) -> str:
     """SHA-256 of a decoded uint8 (C, H, W) image: its shape line, then its bytes."""
     c, h, w = image.shape
     digest = hashlib.sha256(f"{c}x{h}x{w}\n".encode())
-    digest.update(image.contiguous().numpy().tobytes())
+    digest.update(np.ascontiguousarray(image).tobytes())
     return digest.hexdigest()
 
 
@@ -237,7 +237,7 @@ def _report(
 
 
 def _inspect(path: Path) -> _Seen:
-    image = read_image(path)
+    image = decode_image(path)
     c, h, w = image.shape
     equal = c == 3 and bool((image[0] == image[1]).all() and (image[1] == image[2]).all())
     return _Seen(path, sha256_file(path), pixels_sha256(image), c, h, w, equal)

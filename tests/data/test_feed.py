@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -191,3 +192,19 @@ def test_the_run_command_starts_its_feed_before_importing_torch() -> None:
         "print(sorted(m for m in ('torch', 'pandas', 'numba') if m in sys.modules))"
     )
     assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "[]"
+
+
+def test_a_feed_of_sets_in_the_download_cache_starts_before_torch_is_imported(
+    tmp_path: Path,
+) -> None:
+    first = _images(tmp_path / "home" / "datasets" / "Set5", 5)[0]
+    code = (
+        "import sys; from srbench.data.feed import feed_images; "
+        "from srbench.registry import datasets; "
+        "feed = feed_images([datasets.get('set5')], None, (2,), quiet=True); "
+        f"print(len(feed.pixels({str(first)!r})), 'torch' in sys.modules); feed.close()"
+    )
+    env = {**os.environ, "SRBENCH_HOME": str(tmp_path / "home")}
+    env.pop("SRBENCH_DATA_ROOT", None)
+    out = subprocess.check_output([sys.executable, "-c", code], text=True, env=env)
+    assert out.split() == ["3", "False"]
