@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from srbench.errors import ConfigError, ProtocolError
+from srbench.jit import compiled
 from srbench.protocol import kernels
 from srbench.registry import register_metric
 
@@ -31,7 +32,7 @@ def check_pair(sr: Tensor, hr: Tensor, metric: str) -> None:
         )
 
 
-@kernels.compiled()
+@compiled()
 def _squared_error_sums(x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     """out[m] = sum of (x[m] - y[m])² over (H, W) of (M, H, W) arrays, in float64."""
     for m in range(x.shape[0]):

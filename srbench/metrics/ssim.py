@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from srbench.errors import ConfigError, ProtocolError
+from srbench.jit import compiled
 from srbench.metrics.psnr import check_pair
 from srbench.protocol import kernels
 from srbench.registry import register_metric
@@ -75,7 +76,7 @@ def filter_valid(maps: Tensor) -> Tensor:
     return out
 
 
-@kernels.compiled(error_model="numpy")
+@compiled(error_model="numpy")
 def _ssim_means(
     x: np.ndarray, y: np.ndarray, taps: np.ndarray, c1: float, c2: float, out: np.ndarray
 ) -> None:

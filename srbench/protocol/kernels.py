@@ -28,8 +28,7 @@ this folder is read-only, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numba
 import numpy as np
@@ -39,29 +38,16 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
 from torch import Tensor
 
+from srbench.jit import compiled
+
 __all__ = [
     "applies",
-    "compiled",
     "holds_bytes",
     "quantize_u8",
     "resize_cols_rows",
     "resize_rows_cols",
     "y_of_rgb",
 ]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def compiled(**options: Any) -> Callable[[F], F]:
-    """`numba.njit(nogil=True, **options)`, cached on disk where numba can write a cache."""
-
-    def wrap(fn: F) -> F:
-        try:
-            return numba.njit(cache=True, nogil=True, **options)(fn)
-        except RuntimeError:  # no writable cache directory at all: compile in each process
-            return numba.njit(nogil=True, **options)(fn)
-
-    return wrap
 
 
 def applies(t: Tensor, *dtypes: torch.dtype) -> bool:
