@@ -13,6 +13,12 @@ While that budget is full it hashes the files ahead, because a run's plan needs 
 of a whole dataset before its first image. A caller waits only for an image the feed is
 decoding at that moment, never for one it has not started, so a slow or stopped feed cannot
 hold up a run. Needs no torch.
+
+The feed's first act is to load the compiled PNG decoder (`srbench.data.png`) in the
+caller's thread. A process's first compiled call starts numba, 0.5-0.8 s that holds the
+GIL; on the feed's thread it would slow the imports it is meant to overlap (whole bicubic
+table, 4 alternating pairs on the 2-core VM: 9.38 s mean wall with the decoder loaded by
+the feed, 8.99 s with it loaded first).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srbench.data.io import decode_image, sha256_file
+from srbench.data.io import decode_image, png, sha256_file
 from srbench.data.sets import DatasetSpec
 from srbench.errors import DataError
 
@@ -66,6 +72,8 @@ class ImageFeed:
         self._held = 0
         self._closed = False
         if background and self._paths:
+            if png is not None:
+                png.prepare()  # here: on the feed's thread it would contend with the imports
             threading.Thread(target=self._ahead, name="srbench-feed", daemon=True).start()
 
     def __enter__(self) -> ImageFeed:

@@ -24,13 +24,15 @@ EXIF orientation is *not* applied and ICC profiles are ignored: benchmark images
 scored as stored, and every published table was computed that way.
 
 The files benchmarks are made of (8-bit RGB or gray PNGs, not interlaced, with no
-transparency or animation chunk) are decoded by libpng through `imagecodecs`, which
-unfilters rows with SIMD and releases the GIL: 1.7x less CPU than Pillow on the 219 images
-of the four test sets, with the same pixels (PNG is lossless; a test compares both). Any
-other file, and any such file libpng will not decode, goes through Pillow as above, so
-errors and conversions are Pillow's. The one difference: libpng skips an ancillary chunk
+transparency or animation chunk) are decoded by `srbench.data.png`: libdeflate inflates
+them and compiled loops undo the row filters, in about half the CPU of libpng (which
+itself takes 0.6x Pillow's) on the 219 images of the four test sets, with the same pixels (PNG is
+lossless; tests compare all three). A file it does not take (an unusual chunk, a bad CRC
+or stream) goes to libpng through `imagecodecs`, as before, and any other file, and any
+such file libpng will not decode, goes through Pillow as above, so errors and conversions
+are Pillow's. The one difference: libpng and `srbench.data.png` skip an ancillary chunk
 with a bad CRC where Pillow refuses the file; the pixels are intact either way. The file is
-read once and both decoders take its bytes. An environment installed before `imagecodecs`
+read once and every decoder takes its bytes. An environment installed before `imagecodecs`
 became a dependency decodes everything with Pillow (same pixels, slower).
 
 `decode_image` gives a NumPy array and needs no torch, so that `srbench run` can decode
@@ -53,8 +55,10 @@ from srbench.errors import DataError
 
 try:
     import imagecodecs
+
+    from srbench.data import png
 except ImportError:  # installed before it was a dependency: Pillow reads every file
-    imagecodecs = None
+    imagecodecs = png = None
 
 if TYPE_CHECKING:
     import torch
@@ -62,7 +66,6 @@ if TYPE_CHECKING:
 __all__ = ["decode_image", "read_image", "sha256_file"]
 
 _SAVE_HINT = "re-save it as an 8-bit RGB or grayscale PNG"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def read_image(path: Path) -> torch.Tensor:
@@ -79,47 +82,34 @@ def decode_image(path: Path, blob: bytes | None = None) -> np.ndarray:
     if blob is None:
         with _decode_errors(path):
             blob = path.read_bytes()
-    array = _plain_png(blob)
-    if array is None:
-        with _decode_errors(path):
-            array = _with_pillow(path, blob)
+    pixels = _plain_png(blob)
+    if pixels is not None:
+        return pixels
+    with _decode_errors(path):
+        array = _with_pillow(path, blob)
     if array.ndim == 2:
         array = array[:, :, None]
     return array.transpose(2, 0, 1).copy()
 
 
 def _plain_png(blob: bytes) -> np.ndarray | None:
-    """The pixels of an 8-bit gray or RGB PNG decoded by libpng, or None for Pillow to read."""
-    shape = _plain_png_shape(blob)
-    if shape is None or imagecodecs is None:
+    """The (C, H, W) pixels of an 8-bit gray or RGB PNG decoded by `srbench.data.png` or
+    libpng, or None for Pillow to read."""
+    if imagecodecs is None:
         return None
+    shape = png.plain_shape(blob, Image.MAX_IMAGE_PIXELS)
+    if shape is None:
+        return None
+    pixels = png.decode(blob, shape)
+    if pixels is not None:
+        return pixels
     try:
         array = imagecodecs.png_decode(blob)
     except Exception:  # libpng's verdict varies by fault (some are not PngError): Pillow's counts
         return None
-    return array if array.shape == shape and array.dtype == np.uint8 else None
-
-
-def _plain_png_shape(blob: bytes) -> tuple[int, ...] | None:
-    """(H, W) or (H, W, 3) if `blob` is a non-interlaced 8-bit gray or RGB PNG with no tRNS
-    or acTL chunk (both must precede the first IDAT) and within Pillow's size limit."""
-    if len(blob) < 33 or not blob.startswith(_PNG_SIGNATURE) or blob[12:16] != b"IHDR":
+    if array.shape != shape or array.dtype != np.uint8:
         return None
-    width, height = int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
-    depth, colour, interlace = blob[24], blob[25], blob[28]
-    if depth != 8 or colour not in (0, 2) or interlace != 0:
-        return None
-    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
-        return None  # Pillow warns or refuses (decompression bomb)
-    pos = 33
-    while pos + 8 <= len(blob):
-        kind = blob[pos + 4 : pos + 8]
-        if kind == b"IDAT":
-            return (height, width) if colour == 0 else (height, width, 3)
-        if kind in (b"tRNS", b"acTL"):
-            return None
-        pos += 12 + int.from_bytes(blob[pos : pos + 4], "big")
-    return None
+    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1).copy()
 
 
 def _with_pillow(path: Path, blob: bytes) -> np.ndarray:

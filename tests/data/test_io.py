@@ -194,9 +194,21 @@ def test_sha256_file(tmp_path: Path) -> None:
         sha256_file(tmp_path / "y.bin")
 
 
-def _pillow_only(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Make the libpng path refuse every file (so Pillow decodes); returns its calls' sizes."""
+def _refuse_compiled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the compiled decoder (srbench.data.png) pass on every file; returns its calls."""
     calls: list[int] = []
+
+    def refuse(blob: bytes, shape: tuple[int, ...]) -> None:
+        calls.append(len(blob))
+
+    monkeypatch.setattr(io.png, "decode", refuse)
+    return calls
+
+
+def _pillow_only(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the compiled and libpng paths refuse every file (so Pillow decodes); returns the
+    sizes of the files they were asked for."""
+    calls = _refuse_compiled(monkeypatch)
 
     def refuse(blob: bytes) -> np.ndarray:
         calls.append(len(blob))
@@ -206,8 +218,8 @@ def _pillow_only(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def _libpng_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the Pillow path fail loudly, so a read that succeeds was libpng's."""
+def _pillow_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the Pillow path fail loudly, so a read that succeeds was not Pillow's."""
 
     def refuse(path: Path, blob: bytes) -> np.ndarray:
         raise AssertionError("Pillow path taken")
@@ -215,9 +227,26 @@ def _libpng_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(io, "_with_pillow", refuse)
 
 
+def _libpng_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the compiled path pass and the Pillow path fail, so a read that succeeds was
+    libpng's."""
+    _refuse_compiled(monkeypatch)
+    _pillow_fails(monkeypatch)
+
+
+def _compiled_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the libpng and Pillow paths fail, so a read that succeeds was the compiled one."""
+
+    def refuse(blob: bytes) -> np.ndarray:
+        raise AssertionError("libpng path taken")
+
+    monkeypatch.setattr(io.imagecodecs, "png_decode", refuse)
+    _pillow_fails(monkeypatch)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("level", [0, 1, 6, 9])
-def test_plain_png_takes_libpng_with_pillows_pixels(
+def test_plain_png_decodes_alike_compiled_by_libpng_and_by_pillow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channels: int, level: int
 ) -> None:
     rng = np.random.default_rng(level + channels)
@@ -225,15 +254,17 @@ def test_plain_png_takes_libpng_with_pillows_pixels(
     smooth = np.cumsum(noise, axis=1, dtype=np.uint8)  # Paeth/Sub/Up filters all get used
     pixels = np.concatenate([noise, smooth]).squeeze(-1 if channels == 1 else ())
     Image.fromarray(pixels).save(tmp_path / "p.png", compress_level=level)
-    fast = read_image(tmp_path / "p.png")
+    expected = torch.from_numpy(pixels.reshape(74, 53, channels)).permute(2, 0, 1)
 
+    _compiled_only(monkeypatch)
+    assert torch.equal(read_image(tmp_path / "p.png"), expected)
+    monkeypatch.undo()
     _libpng_only(monkeypatch)
-    assert torch.equal(read_image(tmp_path / "p.png"), fast)  # it took libpng
+    assert torch.equal(read_image(tmp_path / "p.png"), expected)
     monkeypatch.undo()
     refused = _pillow_only(monkeypatch)
-    assert torch.equal(read_image(tmp_path / "p.png"), fast)  # Pillow's pixels
-    assert refused  # after libpng was asked and refused
-    assert torch.equal(fast, torch.from_numpy(pixels.reshape(74, 53, channels)).permute(2, 0, 1))
+    assert torch.equal(read_image(tmp_path / "p.png"), expected)
+    assert len(refused) == 2  # after the compiled path and libpng were asked and passed
 
 
 def test_shared_sets_decode_alike_both_ways(
@@ -297,17 +328,21 @@ def test_png_libpng_refuses_falls_back_to_pillow(tmp_path: Path) -> None:
     ("kind", "data"),
     [(b"gAMA", struct.pack(">I", 45455)), (b"sBIT", bytes([5, 6, 5])), (b"sRGB", b"\x00")],
 )
-def test_colour_chunks_do_not_change_libpngs_pixels(
+def test_colour_chunks_do_not_change_the_pixels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: bytes, data: bytes
 ) -> None:
-    """Pixels are scored as stored: libpng applies no gamma or significant-bits shift."""
+    """Pixels are scored as stored: no gamma or significant-bits shift, compiled or libpng."""
     rgb = np.random.default_rng(2).integers(0, 256, (9, 11, 3), dtype=np.uint8)
     info = PngImagePlugin.PngInfo()
     info.add(kind, data)
     Image.fromarray(rgb).save(tmp_path / "c.png", pnginfo=info)
+    expected = torch.from_numpy(rgb).permute(2, 0, 1)
 
+    _compiled_only(monkeypatch)
+    assert torch.equal(read_image(tmp_path / "c.png"), expected)
+    monkeypatch.undo()
     _libpng_only(monkeypatch)
-    assert torch.equal(read_image(tmp_path / "c.png"), torch.from_numpy(rgb).permute(2, 0, 1))
+    assert torch.equal(read_image(tmp_path / "c.png"), expected)
 
 
 def test_without_imagecodecs_pillow_reads_plain_pngs(
