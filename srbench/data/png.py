@@ -26,6 +26,7 @@ __all__ = ["decode", "plain_shape", "prepare"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CRITICAL = (b"IHDR", b"PLTE", b"IDAT", b"IEND")
+_LIBDEFLATE = imagecodecs.DEFLATE.available  # False in builds without it: libpng decodes
 
 
 def plain_shape(blob: bytes, max_pixels: int | None = None) -> tuple[int, ...] | None:
@@ -53,7 +54,7 @@ def plain_shape(blob: bytes, max_pixels: int | None = None) -> tuple[int, ...] |
 def decode(blob: bytes, shape: tuple[int, ...]) -> np.ndarray | None:
     """The uint8 (C, H, W) pixels of a PNG that `plain_shape` gave `shape`, or None when it
     is not decoded here (see the module docstring)."""
-    stream = _image_stream(blob)
+    stream = _image_stream(blob) if _LIBDEFLATE else None
     if stream is None:
         return None
     height, width = shape[:2]
