@@ -45,6 +45,8 @@ def _unfilter_rows(bpp: int) -> Any:
 
     @intrinsic
     def unfilter_rows(typingctx, raw, out, above, y0, height, width):  # type: ignore[no-untyped-def]
+        if not all(_is_bytes(t) for t in (raw, out, above)):
+            return None
         sig = types.void(raw, out, above, y0, height, width)
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
@@ -152,6 +154,11 @@ def _unfilter_rows(bpp: int) -> Any:
     return unfilter_rows
 
 
+def _is_bytes(t: types.Type) -> bool:
+    """A C-contiguous 1-D uint8 array."""
+    return isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" and t.dtype == types.uint8
+
+
 def _abs(builder: ir.IRBuilder, v: ir.Value, zero: ir.Constant) -> ir.Value:
     return builder.select(builder.icmp_signed("<", v, zero), builder.sub(zero, v), v)
 
@@ -161,8 +168,10 @@ _rows_rgb, _rows_gray = _unfilter_rows(3), _unfilter_rows(1)
 
 @compiled()
 def rgb(raw: np.ndarray, height: int, width: int, out: np.ndarray) -> None:
-    """Unfilter an RGB image's inflated rows into `out` (H * W * 4 bytes, RGB and one unused
-    byte per pixel)."""
+    """Unfilter an RGB image's inflated rows (`raw`, one byte longer than them) into `out`
+    (H * W * 4 bytes, RGB and one unused byte per pixel)."""
+    if raw.size <= height * (1 + 3 * width) or out.size < height * width * 4:
+        raise ValueError("unfilter.rgb: raw or out is too small for the image")
     above = np.zeros(4 * width + 4, np.uint8)
     for y0 in range(0, height, _LANES // 4):
         _rows_rgb(raw, out, above, y0, height, width)
@@ -170,7 +179,9 @@ def rgb(raw: np.ndarray, height: int, width: int, out: np.ndarray) -> None:
 
 @compiled()
 def gray(raw: np.ndarray, height: int, width: int, out: np.ndarray) -> None:
-    """Unfilter a gray image's inflated rows into `out` (H * W bytes)."""
+    """Unfilter a gray image's inflated rows (`raw`) into `out` (H * W bytes)."""
+    if raw.size < height * (1 + width) or out.size < height * width:
+        raise ValueError("unfilter.gray: raw or out is too small for the image")
     above = np.zeros(width + 4, np.uint8)
     for y0 in range(0, height, _LANES):
         _rows_gray(raw, out, above, y0, height, width)
