@@ -24,8 +24,9 @@ prints the disagreement and exits 1 without reporting speed. It also prints the 
 floor: the multiply-adds resampling, Y and SSIM need for these pixels, each at the
 multiply-add rate a large matmul reaches on this machine's cores in the dtype srbench
 computes it in (float64 for resampling and Y, float32 for SSIM's window). And the work
-floor: the CPU time srbench's own steps take on one core (the start-up imports, decoding,
-and each protocol step timed in-process over every image and scale), divided by the cores;
+floor: the CPU time srbench's own steps take on one core (the start-up imports and numba's
+start, decoding, and each protocol step timed in-process over every image and scale),
+divided by the cores;
 no scheduling can beat it, so BasicSR's time over it bounds the ratio these steps can show.
 This process calls `keep_freed_memory()` as `srbench run` does, so every in-process path
 gets the same allocator. basicsr and pyiqa come with `pip install srbench[bench]`; a
@@ -98,7 +99,12 @@ def srbench_path(
     srbench = [sys.executable, "-m", "srbench"]
     command = [*srbench, "run", "--models", "bicubic", "--datasets", ",".join(names)]
     command += ["--scales", ",".join(map(str, scales)), "--timing", "off", "--data-root", str(root)]
-    imports = "import srbench.cli.run, srbench.engine.run"
+    # what every run pays before its first image: the imports and numba's start, with the
+    # garbage collector handled as `srbench.cli.entry` and `heavy_imports` handle it
+    imports = (
+        "import gc; gc.freeze(); gc.disable(); import srbench.cli.run, srbench.engine.run; "
+        "srbench.data.png.prepare(); gc.freeze()"
+    )
     whole = {"start": _seconds([sys.executable, "-c", imports], work / "home")}
     colds = [
         _seconds([*command, "--out", str(work / f"out-{k}")], work / f"home-{k}")
@@ -378,8 +384,8 @@ def print_report(report: dict) -> None:
     print(
         f"\nsrbench run, whole process (imports, decoding, store), nothing cached: "
         f"{report['srbench_s']:.2f} s (median of {runs}); LR images and FLOP counts cached: "
-        f"{report['srbench_warm_s']:.2f} s; importing what it imports (torch included) "
-        f"alone: {report['srbench_process_start_s']:.2f} s"
+        f"{report['srbench_warm_s']:.2f} s; importing what it imports (torch included) and "
+        f"starting numba, alone: {report['srbench_process_start_s']:.2f} s"
     )
     cpu, by_cpu = report["cpu_s"], report["ratios_cpu"]
     for name, label in (("basicsr", "BasicSR path"), ("pyiqa", "pyiqa metrics")):
