@@ -3,8 +3,9 @@
 Each image file is decoded once per run (by the run's `ImageFeed` when it got there first,
 see `srbench.data.feed`); for each scale some model still needs, its HR is cropped and its
 LR taken from the LR cache or made (and cached). Workers are threads: the image decoders
-(libpng, Pillow), the compiled loops, hashlib and torch release the GIL, so they run beside
-the models, and a thread costs no second torch import. Each worker computes with one torch
+(libdeflate and the compiled unfilter, libpng, Pillow), the protocol's compiled loops,
+hashlib and torch release the GIL, so they run beside the models, and a thread costs no
+second torch import. Each worker computes with one torch
 thread so that workers and the models' own threads do not oversubscribe the cores. At most
 `depth` images are in flight, so memory does not grow with the dataset. Results come back
 in job order. A worker whose job raises reports the error for that image only.
