@@ -26,8 +26,8 @@ multiply-add rate a large matmul reaches on this machine's cores in the dtype sr
 computes it in (float64 for resampling and Y, float32 for SSIM's window). And the work
 floor: the CPU time srbench's own steps take on one core (the start-up imports and numba's
 start, decoding, and each protocol step timed in-process over every image and scale),
-divided by the cores;
-no scheduling can beat it, so BasicSR's time over it bounds the ratio these steps can show.
+divided by the cores; no scheduling can beat it, so BasicSR's time over it bounds the
+ratio these steps can show.
 This process calls `keep_freed_memory()` as `srbench run` does, so every in-process path
 gets the same allocator. basicsr and pyiqa come with `pip install srbench[bench]`; a
 missing one is skipped, saying so.

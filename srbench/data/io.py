@@ -25,8 +25,8 @@ scored as stored, and every published table was computed that way.
 
 The files benchmarks are made of (8-bit RGB or gray PNGs, not interlaced, with no
 transparency or animation chunk) are decoded by `srbench.data.png`: libdeflate inflates
-them and compiled loops undo the row filters, in about half the CPU of libpng (which
-itself takes 0.6x Pillow's) on the 219 images of the four test sets, with the same pixels (PNG is
+them and compiled loops undo the row filters, in about half the CPU of libpng (which itself
+takes 0.6x Pillow's) on the 219 images of the four test sets, with the same pixels (PNG is
 lossless; tests compare all three). A file it does not take (an unusual chunk, a bad CRC
 or stream) goes to libpng through `imagecodecs`, as before, and any other file, and any
 such file libpng will not decode, goes through Pillow as above, so errors and conversions
@@ -86,7 +86,11 @@ def decode_image(path: Path, blob: bytes | None = None) -> np.ndarray:
     if pixels is not None:
         return pixels
     with _decode_errors(path):
-        array = _with_pillow(path, blob)
+        return _channels_first(_with_pillow(path, blob))
+
+
+def _channels_first(array: np.ndarray) -> np.ndarray:
+    """A uint8 (H, W) or (H, W, C) array as a new (C, H, W) one."""
     if array.ndim == 2:
         array = array[:, :, None]
     return array.transpose(2, 0, 1).copy()
@@ -109,7 +113,7 @@ def _plain_png(blob: bytes) -> np.ndarray | None:
         return None
     if array.shape != shape or array.dtype != np.uint8:
         return None
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1).copy()
+    return _channels_first(array)
 
 
 def _with_pillow(path: Path, blob: bytes) -> np.ndarray:

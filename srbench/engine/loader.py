@@ -5,10 +5,10 @@ see `srbench.data.feed`); for each scale some model still needs, its HR is cropp
 LR taken from the LR cache or made (and cached). Workers are threads: the image decoders
 (libdeflate and the compiled unfilter, libpng, Pillow), the protocol's compiled loops,
 hashlib and torch release the GIL, so they run beside the models, and a thread costs no
-second torch import. Each worker computes with one torch
-thread so that workers and the models' own threads do not oversubscribe the cores. At most
-`depth` images are in flight, so memory does not grow with the dataset. Results come back
-in job order. A worker whose job raises reports the error for that image only.
+second torch import. Each worker computes with one torch thread so that workers and the
+models' own threads do not oversubscribe the cores. At most `depth` images are in flight,
+so memory does not grow with the dataset. Results come back in job order. A worker whose
+job raises reports the error for that image only.
 
 On CUDA the loader puts the tensors in pinned memory, and `staged` copies each image to the
 device on a side stream while the previous one is being evaluated.
