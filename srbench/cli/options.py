@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from srbench.errors import ConfigError
+from srbench.store.schema import STORE_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,15 +84,55 @@ class IntList(click.ParamType):
             self.fail(f"{exc} ({exc.hint})", param, ctx)
 
 
+DEFAULT_OUT = Path("srbench-results")
+
+
+def user_results_dir() -> Path:
+    """Where results go when ./srbench-results cannot be written: $SRBENCH_HOME/results, else
+    the platform's user data folder for srbench (e.g. ~/.local/share/srbench/results)."""
+    home = os.environ.get("SRBENCH_HOME")
+    if home:
+        return Path(home).expanduser() / "results"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("srbench")) / "results"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether `folder` is, or could be created as, a folder this process can write in."""
+    probe = folder.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK)
+
+
+def _resolve_out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """The default results folder, unless it holds no store and cannot be written here (a
+    read-only checkout): then `user_results_dir()`, said on stderr. A given --out stays."""
+    default = ctx.get_parameter_source(param.name or "out") is click.core.ParameterSource.DEFAULT
+    if not default or (value / STORE_FILE).exists() or _writable(value):
+        return value
+    fallback = user_results_dir()
+    click.echo(
+        f"srbench: {value} cannot be written here; results are in {fallback} "
+        "(pass --out DIR to choose)",
+        err=True,
+    )
+    return fallback
+
+
 def out_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--out DIR`: the results directory holding the store (env SRBENCH_OUT)."""
     return click.option(
         "--out",
         type=click.Path(path_type=Path),
         envvar="SRBENCH_OUT",
-        default=Path("srbench-results"),
+        default=DEFAULT_OUT,
         show_default=True,
-        help="Results directory holding the store (env SRBENCH_OUT).",
+        callback=_resolve_out,
+        help="Results directory holding the store (env SRBENCH_OUT). A default that cannot be "
+        "written here (a read-only checkout) becomes $SRBENCH_HOME/results, else srbench's "
+        "user data folder.",
     )(func)
 
 

@@ -21,9 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from srbench.errors import StoreError
-from srbench.store.schema import DDL, RESULT_COLUMNS, SCHEMA_VERSION, ResultRow
-
-STORE_FILE = "results.sqlite"
+from srbench.store.schema import DDL, RESULT_COLUMNS, SCHEMA_VERSION, STORE_FILE, ResultRow
 
 
 def utc_now() -> str:
@@ -90,7 +88,10 @@ class Store:
                 hint="it was left untouched; move it away or pass another --out",
             ) from exc
         except OSError as exc:
-            raise StoreError(f"cannot create results directory {self.path.parent}: {exc}") from exc
+            raise StoreError(
+                f"cannot create results directory {self.path.parent}: {exc}",
+                hint="pass --out DIR (or set SRBENCH_OUT) with a folder you can write to",
+            ) from exc
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}

@@ -176,6 +176,30 @@ def test_a_failed_image_gives_exit_code_1_and_keeps_the_rest(tmp_path: Path) -> 
     assert row["n_images"] == 2 and row["n_failed"] == 1
 
 
+def test_a_default_results_folder_that_cannot_be_written_moves_to_the_user_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only checkout: the run stores under $SRBENCH_HOME/results and says so, and the
+    report finds it there; an --out that cannot be written still fails, naming the fix."""
+    root = _dataset(tmp_path / "data")
+    work = tmp_path / "checkout"
+    work.mkdir()
+    (work / "srbench-results").write_text("not a folder")  # stands for a read-only checkout
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "home"))
+    common = ["--models", "bicubic", "--datasets", "Set5", "--scales", "2"]
+    result = _invoke("run", *common, "--data-root", str(root))
+    assert result.exit_code == 0, result.output
+    moved = tmp_path / "home" / "results"
+    assert f"results are in {moved}" in result.output
+    assert (moved / "results.sqlite").is_file()
+    csv = _invoke("report", "--format", "csv")
+    assert csv.exit_code == 0 and "bicubic" in csv.output
+    given = _invoke("run", *common, "--data-root", str(root), "--out", "srbench-results")
+    assert given.exit_code == 1
+    assert "cannot create results directory" in given.output and "--out DIR" in given.output
+
+
 def test_report_without_a_store_fails_clearly(tmp_path: Path) -> None:
     result = _invoke("report", "--out", str(tmp_path / "none"))
     assert result.exit_code == 1 and "no results store" in result.output
