@@ -4,8 +4,9 @@
 
 Every `--every` seconds it prints the cores in use and each thread's share; threads are
 numbered in the order they appeared (0 is the main thread: Python does not name its
-threads for the OS). At the end: wall time, CPU time and idle core-seconds
-(cores x wall - CPU), the figure to compare between versions when the VM's speed drifts.
+threads for the OS), the threads of its child processes among them. At the end: wall time,
+CPU time and idle core-seconds (cores x wall - CPU), the figure to compare between versions
+when the VM's speed drifts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import time
 
 
 def _cpu_by_thread(pid: int) -> dict[int, float]:
-    """Seconds of CPU (user + system) per thread id of `pid`; empty once it has exited."""
+    """Seconds of CPU (user + system) per thread id of `pid` and of its child processes (the
+    image feed's forked decoder among them); empty once it has exited."""
     tick = os.sysconf("SC_CLK_TCK")
     seconds: dict[int, float] = {}
     try:
@@ -29,9 +31,13 @@ def _cpu_by_thread(pid: int) -> dict[int, float]:
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                children = [int(c) for c in fh.read().split()]
         except OSError:
             continue  # the thread ended between listing and reading
         seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+        for child in children:
+            seconds |= _cpu_by_thread(child)
     return seconds
 
 

@@ -23,6 +23,7 @@ from srbench.cli.options import (
     out_option,
 )
 from srbench.data.feed import ImageFeed, feed_images
+from srbench.data.forked import fork_is_safe
 from srbench.data.sets import resolve_data_root
 from srbench.engine.config import MODEL_DTYPES, TIMING_MODES, RunConfig
 from srbench.errors import SrbenchError
@@ -195,9 +196,10 @@ def run(
         batch=batch,
         dtype=dtype,
     )
-    bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
-    try:
-        with executor_from_context() as executor, _early_feed(config, executor) as feed:
+    with executor_from_context() as executor, _early_feed(config, executor) as feed:
+        # the bar after the feed: its monitor thread would keep the feed from forking
+        bar = tqdm(unit="img", disable=state.verbosity == 0 or not sys.stderr.isatty(), leave=False)
+        try:
             with heavy_imports():
                 from srbench.engine.run import run as run_sweep
 
@@ -208,8 +210,8 @@ def run(
                 executor=executor,
                 feed=feed,
             )
-    finally:
-        bar.close()
+        finally:
+            bar.close()
     if state.verbosity > 0:
         from srbench.report.render import render
         from srbench.report.tables import summary_table, with_costs
@@ -244,6 +246,8 @@ def _early_feed(config: RunConfig, executor: Executor) -> ImageFeed | contextlib
         return contextlib.nullcontext()
     try:
         specs = [datasets.get(name) for name in config.datasets]
-        return feed_images(specs, config.data_root, config.scales, quiet=True)
+        return feed_images(
+            specs, config.data_root, config.scales, quiet=True, process=fork_is_safe()
+        )
     except SrbenchError:
         return contextlib.nullcontext()

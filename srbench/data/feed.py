@@ -14,6 +14,10 @@ of a whole dataset before its first image. A caller waits only for an image the 
 decoding at that moment, never for one it has not started, so a slow or stopped feed cannot
 hold up a run. Needs no torch.
 
+`srbench run` has the feed work ahead in a forked child process instead of a thread where
+that is safe (`srbench.data.forked`): the child has a GIL of its own, so it decodes at full
+speed during the imports, where a thread gets the GIL back only now and then.
+
 The feed's first act is to load the compiled PNG decoder (`srbench.data.png`) in the
 caller's thread. A process's first compiled call starts numba, 0.5-0.8 s that holds the
 GIL; on the feed's thread it would slow the imports it is meant to overlap (whole bicubic
@@ -34,13 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
+from srbench.data.forked import ForkedDecoder, Region
 from srbench.data.io import decode_image, png, sha256_file
 from srbench.data.sets import DatasetSpec
 from srbench.errors import DataError
 
 __all__ = ["DEFAULT_BUDGET", "ImageFeed", "feed_images"]
 
-DEFAULT_BUDGET = 128 << 20  # bytes: ~50 Urban100 images, or Set5, Set14 and B100 twice over
+DEFAULT_BUDGET = 320 << 20  # bytes: the 219 images of Set5, Set14, B100 and Urban100 are 300 MB
 
 
 @dataclass(slots=True)
@@ -51,19 +56,27 @@ class _Slot:
     pixels: np.ndarray | None = None
     error: Exception | None = None
     held: int = 0  # bytes counted against the budget until taken
+    region: Region | None = None  # where a forked decoder's pixels lie in its ring
 
 
 class ImageFeed:
     """SHA-256s and decoded pixels of `paths`, computed ahead on one thread; a context manager.
 
-    `background=False` computes everything in the caller, when asked (`--workers 0`). A path
-    the feed was not given is simply computed when asked.
+    `background=False` computes everything in the caller, when asked (`--workers 0`);
+    `process=True` works ahead in a forked child instead of a thread (`srbench.data.forked`:
+    only where `fork_is_safe`). A path the feed was not given is simply computed when asked.
     """
 
     def __init__(
-        self, paths: Iterable[Path], *, background: bool = True, budget: int = DEFAULT_BUDGET
+        self,
+        paths: Iterable[Path],
+        *,
+        background: bool = True,
+        budget: int = DEFAULT_BUDGET,
+        process: bool = False,
     ) -> None:
         self._paths = list(dict.fromkeys(Path(p) for p in paths))
+        self._index = {path: k for k, path in enumerate(self._paths)}
         self._budget = budget
         self._cond = threading.Condition()
         self._shas: dict[Path, str | DataError] = {}
@@ -71,10 +84,14 @@ class ImageFeed:
         self._gone: set[Path] = set()  # taken or discarded: not to be decoded ahead again
         self._held = 0
         self._closed = False
+        self._child: ForkedDecoder | None = None
         if background and self._paths:
             if png is not None:
                 png.prepare()  # here: on the feed's thread it would contend with the imports
-            threading.Thread(target=self._ahead, name="srbench-feed", daemon=True).start()
+            if process:
+                self._child = ForkedDecoder(self._paths, budget, decode_image)
+            else:
+                threading.Thread(target=self._ahead, name="srbench-feed", daemon=True).start()
 
     def __enter__(self) -> ImageFeed:
         return self
@@ -84,6 +101,8 @@ class ImageFeed:
 
     def close(self) -> None:
         """Stop working ahead and let go of the pixels nobody took."""
+        if self._child is not None:
+            self._child.close()  # first: no region is rewritten while a taker copies it
         with self._cond:
             self._closed = True
             for path, slot in list(self._slots.items()):
@@ -94,6 +113,7 @@ class ImageFeed:
     def sha256(self, path: Path) -> str:
         """The file's SHA-256 (DataError if it cannot be read)."""
         path = Path(path)
+        self._absorb()
         with self._cond:
             found = self._shas.get(path)
         if found is None:
@@ -105,16 +125,21 @@ class ImageFeed:
     def pixels(self, path: Path) -> np.ndarray:
         """The decoded uint8 (C, H, W) pixels, as `decode_image` gives them (or its error)."""
         path = Path(path)
+        self._absorb()
         with self._cond:
             slot = self._slots.get(path)
             mine = slot is None
             if slot is None:
                 slot = self._slots[path] = _Slot()  # claimed: the feed will not decode it
+                self._skip(path)
         if mine:
             self._fill(slot, path, None)
         with self._cond:
             while not slot.done:
                 self._cond.wait()
+            if slot.region is not None:  # the taker's own copy, for any other taker too
+                slot.pixels = slot.pixels.copy()  # type: ignore[union-attr]
+                self._free(slot)
             self._release(path, slot)
         if slot.error is not None:
             raise slot.error
@@ -123,10 +148,12 @@ class ImageFeed:
     def discard(self, path: Path) -> None:
         """The run will not need this image: do not decode it, or let go of its pixels."""
         path = Path(path)
+        self._absorb()
         with self._cond:
             slot = self._slots.get(path)
             if slot is None:
                 self._gone.add(path)
+                self._skip(path)
             elif slot.done:
                 self._release(path, slot)
 
@@ -137,8 +164,36 @@ class ImageFeed:
             del self._slots[path]
             self._held -= slot.held
             slot.held = 0
+            if slot.region is not None:
+                slot.pixels = None
+                self._free(slot)
         self._gone.add(path)
         self._cond.notify_all()
+
+    def _absorb(self) -> None:
+        """Take in what the forked decoder has reported: hashes, and pixels nobody has
+        claimed (the others' bytes go back to it at once)."""
+        if self._child is None:
+            return
+        for report in self._child.reports():
+            with self._cond:
+                if report.sha256 is not None:
+                    self._shas.setdefault(report.path, report.sha256)
+                elif report.path in self._slots or report.path in self._gone or self._closed:
+                    self._child.free(report.region)  # type: ignore[arg-type]
+                else:
+                    self._slots[report.path] = _Slot(True, report.pixels, region=report.region)
+                    self._cond.notify_all()
+
+    def _skip(self, path: Path) -> None:
+        """Tell the forked decoder, if any, that `path` is claimed or not needed."""
+        if self._child is not None and path in self._index:
+            self._child.skip(self._index[path])
+
+    def _free(self, slot: _Slot) -> None:
+        """Give `slot`'s bytes of the ring back to the forked decoder."""
+        self._child.free(slot.region)  # type: ignore[union-attr, arg-type]
+        slot.region = None
 
     def _hash(self, path: Path, blob: bytes | None = None) -> str | DataError:
         try:
@@ -228,6 +283,7 @@ def feed_images(
     *,
     background: bool = True,
     quiet: bool = False,
+    process: bool = False,
 ) -> ImageFeed:
     """A feed of every image file `specs` have at `scales`, in the order a run takes them;
     `quiet` lists the sets without their warnings, for a caller that lists them again."""
@@ -236,4 +292,4 @@ def feed_images(
         if quiet:
             warnings.simplefilter("ignore")
         paths = [ref.path for spec in specs for ref, _ in spec.image_files(data_root, scales)]
-    return ImageFeed(paths, background=background)
+    return ImageFeed(paths, background=background, process=process)

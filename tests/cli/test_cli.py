@@ -265,3 +265,35 @@ def test_run_on_worker_processes_stores_what_the_in_process_run_stores(tmp_path:
 def test_executor_mistakes_are_usage_errors(extra: list[str], message: str, tmp_path: Path) -> None:
     result = _invoke("run", "--models", "bicubic", "--out", str(tmp_path), *extra)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_run_decodes_in_a_forked_child_where_safe_with_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from srbench.cli import run as run_module
+    from srbench.data import feed as feed_module
+
+    root = _dataset(tmp_path / "data", n=3)
+    modes: list[bool] = []
+    real = feed_module.ImageFeed.__init__
+
+    def recording(self, paths, **kwargs):  # type: ignore[no-untyped-def]
+        modes.append(kwargs.get("process", False))
+        real(self, paths, **kwargs)
+
+    monkeypatch.setattr(feed_module.ImageFeed, "__init__", recording)
+    per_image = {}
+    for safe in (True, False):
+        monkeypatch.setattr(run_module, "fork_is_safe", lambda safe=safe: safe)
+        out = str(tmp_path / f"out-{safe}")
+        args = ("--datasets", "Set5", "--scales", "2,4", "--data-root", str(root), "--out", out)
+        result = _invoke("run", "--models", "bicubic", *args)
+        assert result.exit_code == 0, result.output
+        report = _invoke("report", "--out", out, "--format", "csv", "--per-image")
+        per_image[safe] = pd.read_csv(io.StringIO(report.output))
+    assert modes == [True, False]
+    assert {"psnr", "ssim"} <= set(per_image[True].columns) and len(per_image[True]) == 6
+    pd.testing.assert_frame_equal(
+        per_image[True].drop(columns="run_id", errors="ignore"),
+        per_image[False].drop(columns="run_id", errors="ignore"),
+    )

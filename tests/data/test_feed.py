@@ -172,6 +172,8 @@ def test_a_feed_thread_that_dies_fails_its_image_and_hangs_no_one(
             feed.pixels(paths[0])
         for path in paths[1:]:  # decoded by the caller now
             assert np.array_equal(feed.pixels(path), decode_image(path))
+        # its end is reported to this test, not to whichever test runs next
+        _wait_for(lambda: all(t.name != "srbench-feed" for t in threading.enumerate()))
 
 
 def test_a_feed_of_sets_decodes_their_files_in_run_order(

@@ -1,0 +1,219 @@
+"""The feed's forked decoder: the same hashes and pixels as reading each file, decoded in a
+child process within the ring's budget, and a child that fails or dies costs no result."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srbench.data import feed as feed_module
+from srbench.data.feed import ImageFeed
+from srbench.data.forked import fork_is_safe
+from srbench.data.io import decode_image, sha256_file
+from srbench.errors import DataError
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the forked decoder is Linux's")
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _images(folder: Path, count: int, size: tuple[int, int] = (20, 30)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(11)
+    paths = []
+    for k in range(count):
+        path = folder / f"img{k:02d}.png"
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+class _Log:
+    """Records which process decoded which file, across the fork (an append-only file), and
+    can make chosen decodes fail or end the process that runs them."""
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.file = tmp_path / "decodes.log"
+        self.file.touch()
+        self.fail: dict[str, BaseException] = {}
+        monkeypatch.setattr(feed_module, "decode_image", self)
+
+    def __call__(self, path: Path, blob: bytes | None = None) -> np.ndarray:
+        with open(self.file, "a") as fh:
+            fh.write(f"{os.getpid()} {path.name}\n")
+        if path.name in self.fail:
+            raise self.fail[path.name]
+        return decode_image(path, blob)
+
+    def by_child(self) -> list[str]:
+        """The files decoded by a process other than this one, in order."""
+        rows = [line.split() for line in self.file.read_text().splitlines()]
+        return [name for pid, name in rows if int(pid) != os.getpid()]
+
+    def by_parent(self) -> list[str]:
+        rows = [line.split() for line in self.file.read_text().splitlines()]
+        return [name for pid, name in rows if int(pid) == os.getpid()]
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _children() -> list[int]:
+    """This thread's child processes, reaped or not."""
+    path = Path(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children")
+    return [int(pid) for pid in path.read_text().split()]
+
+
+def _child_has_ended() -> bool:
+    """The feed's child has exited (a zombie until the feed reaps it): all it reported is in
+    the pipe."""
+    states = [
+        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] for pid in _children()
+    ]
+    return states == ["Z"]
+
+
+def test_a_child_decodes_each_file_once_in_order_with_the_same_hashes_and_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _Log(tmp_path, monkeypatch)
+    paths = _images(tmp_path / "set", 6)
+    with ImageFeed(paths, process=True) as feed:
+        _wait_for(_child_has_ended)
+        for path in reversed(paths):  # any order
+            assert feed.sha256(path) == sha256_file(path)
+            assert np.array_equal(feed.pixels(path), decode_image(path))
+    assert log.by_child() == [p.name for p in paths]
+    assert log.by_parent() == []
+
+
+def test_the_ring_holds_at_most_its_budget_and_its_pages_are_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _Log(tmp_path, monkeypatch)
+    paths = []
+    for k in range(9):  # one page and two pages of the ring, in turn
+        paths += _images(tmp_path / f"set{k}", 1, (20, 30) if k % 2 == 0 else (40, 40))
+    with ImageFeed(paths, process=True, budget=4 * PAGE) as feed:
+        _wait_for(lambda: len(log.by_child()) == 4)
+        time.sleep(0.3)
+        # 1 + 2 + 1 pages in the ring, the fourth image decoded and waiting for room
+        assert len(log.by_child()) == 4
+        assert [feed.sha256(p) for p in paths] == [sha256_file(p) for p in paths]
+        for k, path in enumerate(paths):  # the ring wraps around, skipping its last page
+            # the child reports image k before it starts on image k + 1
+            _wait_for(lambda k=k: len(log.by_child()) >= k + 2 or _child_has_ended())
+            assert np.array_equal(feed.pixels(path), decode_image(path))
+    assert len(log.by_child()) == len(paths)
+    assert log.by_parent() == []
+
+
+def test_a_discarded_or_claimed_image_is_not_decoded_by_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _Log(tmp_path, monkeypatch)
+    paths = _images(tmp_path / "set", 6)
+    with ImageFeed(paths, process=True, budget=PAGE) as feed:
+        _wait_for(lambda: len(log.by_child()) == 2)  # one in the ring, one waiting for room
+        assert np.array_equal(feed.pixels(paths[1]), decode_image(paths[1]))  # the caller's
+        _wait_for(lambda: "img02.png" in log.by_child())  # the child let image 1 go
+        feed.discard(paths[3])
+        assert np.array_equal(feed.pixels(paths[4]), decode_image(paths[4]))
+        assert np.array_equal(feed.pixels(paths[0]), decode_image(paths[0]))
+        _wait_for(lambda: "img05.png" in log.by_child())  # so image 2 is in the ring
+        assert np.array_equal(feed.pixels(paths[2]), decode_image(paths[2]))
+        _wait_for(_child_has_ended)
+        assert np.array_equal(feed.pixels(paths[5]), decode_image(paths[5]))
+    assert log.by_child() == ["img00.png", "img01.png", "img02.png", "img05.png"]
+    assert log.by_parent() == ["img01.png", "img04.png"]
+
+
+def test_the_pages_of_a_taken_image_go_back_to_the_system(tmp_path: Path) -> None:
+    paths = _images(tmp_path / "set", 4, (256, 256))  # 192 KiB each
+
+    def shared_kib() -> int:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("RssShmem:")[1].split()[0])
+
+    with ImageFeed(paths, process=True) as feed:
+        _wait_for(_child_has_ended)
+        before = shared_kib()
+        for path in paths:
+            feed.pixels(path)
+        # copying an image out maps its pages here; giving them back unmaps them
+        assert shared_kib() - before < 192
+
+
+def test_a_bad_file_gives_the_errors_reading_it_would(tmp_path: Path) -> None:
+    good = _images(tmp_path, 1)[0]
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    missing = tmp_path / "missing.png"
+    with ImageFeed([bad, missing, good], process=True) as feed:
+        time.sleep(0.2)
+        with pytest.raises(DataError, match=r"bad\.png"):
+            feed.pixels(bad)
+        with pytest.raises(DataError, match=r"missing\.png") as caught:
+            feed.sha256(missing)
+        with pytest.raises(DataError, match="does not exist"):
+            feed.pixels(missing)
+        assert np.array_equal(feed.pixels(good), decode_image(good))
+    with pytest.raises(DataError) as direct:
+        sha256_file(missing)
+    assert str(caught.value) == str(direct.value)
+
+
+@pytest.mark.parametrize("ending", [SystemExit("killed"), MemoryError("out of memory")])
+def test_a_child_that_fails_or_dies_costs_no_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: BaseException
+) -> None:
+    log = _Log(tmp_path, monkeypatch)
+    paths = _images(tmp_path / "set", 4)
+    log.fail["img01.png"] = ending  # SystemExit ends the child; MemoryError fails one image
+    with ImageFeed(paths, process=True) as feed:
+        _wait_for(_child_has_ended)
+        log.fail.clear()  # the parent's own decode of it succeeds
+        for path in paths:
+            assert np.array_equal(feed.pixels(path), decode_image(path))
+    if isinstance(ending, SystemExit):
+        assert log.by_child() == ["img00.png", "img01.png"]
+        assert log.by_parent() == ["img01.png", "img02.png", "img03.png"]
+    else:
+        assert log.by_child() == [p.name for p in paths]
+        assert log.by_parent() == ["img01.png"]
+
+
+def test_closing_stops_and_reaps_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _Log(tmp_path, monkeypatch)
+    paths = _images(tmp_path / "set", 6)
+    feed = ImageFeed(paths, process=True, budget=PAGE)
+    _wait_for(lambda: len(log.by_child()) == 2)  # waiting for room that never comes
+    started = time.monotonic()
+    feed.close()
+    assert time.monotonic() - started < 2
+    assert _children() == []  # no zombie left behind
+
+
+def test_fork_is_safe_only_without_other_threads() -> None:
+    code = "from srbench.data.forked import fork_is_safe; print(fork_is_safe())"
+    assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "True"
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not fork_is_safe()
+    finally:
+        stop.set()
+        thread.join()
