@@ -24,7 +24,7 @@ COST_OUTPUT = (720, 1280)  # (H, W) of the output the MAC count is stated for
 # quick: a small input and few repeats, for every run; full: the stated input, more repeats.
 PLANS = {"quick": ((96, 96), 1, 5), "full": (None, 3, 10)}
 
-__all__ = ["COST_OUTPUT", "TIMING_MODES", "TimingMode", "cost_lr_size", "profile"]
+__all__ = ["COST_OUTPUT", "TIMING_MODES", "TimingMode", "complexity_row", "cost_lr_size", "profile"]
 
 
 def cost_lr_size(scale: int) -> tuple[int, int]:
@@ -40,12 +40,11 @@ class Profile:
     timing: dict[str, object] | None
 
 
-def profile(built: BuiltModel, scale: int, mode: TimingMode, device: str) -> Profile:
-    """Count the cost of `built` at `scale` and, unless `mode` is off, time its forward."""
+def complexity_row(built: BuiltModel, scale: int) -> dict[str, object]:
+    """The store row of `built`'s parameters, MACs and FLOPs at `scale`, at the cost input."""
     module = built.module
-    cost_shape = model_input_shape(module, cost_lr_size(scale), scale)
-    cost = count_flops(module, cost_shape)
-    complexity = {
+    cost = count_flops(module, model_input_shape(module, cost_lr_size(scale), scale))
+    return {
         "model": built.name,
         "weights_sha256": built.weights_sha256,
         "scale": scale,
@@ -57,8 +56,21 @@ def profile(built: BuiltModel, scale: int, mode: TimingMode, device: str) -> Pro
         "counter": cost.counter,
         "created_at": utc_now(),
     }
+
+
+def profile(
+    built: BuiltModel,
+    scale: int,
+    mode: TimingMode,
+    device: str,
+    counted: dict[str, object] | None = None,
+) -> Profile:
+    """Count the cost of `built` at `scale` (unless `counted` already holds its row) and,
+    unless `mode` is off, time its forward."""
+    module = built.module
+    row = counted if counted is not None else complexity_row(built, scale)
     if mode == "off":
-        return Profile(complexity, None)
+        return Profile(row, None)
     size, warmup, repeats = PLANS[mode]
     shape = model_input_shape(module, size or cost_lr_size(scale), scale)
     dtype = model_dtype(module)
@@ -89,4 +101,4 @@ def profile(built: BuiltModel, scale: int, mode: TimingMode, device: str) -> Pro
         "threads": torch.get_num_threads(),
         "created_at": utc_now(),
     }
-    return Profile(complexity, timing)
+    return Profile(row, timing)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from srbench.engine.config import MODEL_DTYPES, RunConfig
 from srbench.engine.evaluate import Evaluator, ImageContext, Work
 from srbench.engine.loader import Prefetcher, resolve_workers
 from srbench.engine.lrcache import LrCache
-from srbench.engine.profile import profile
+from srbench.engine.profile import complexity_row, profile
 from srbench.errors import ConfigError, DataError, SrbenchError
 from srbench.executors.base import Executor
 from srbench.models import BuiltModel, build_model
@@ -73,6 +74,7 @@ class _Cell:
     scale: int
     built: BuiltModel | None = None
     skip_reason: str | None = None
+    counted: Future[dict[str, object]] | None = None  # its complexity row, counted meanwhile
 
 
 def image_digest(refs: list[tuple[ImageRef, str]]) -> str:
@@ -166,10 +168,15 @@ def run(
             tile=config.tile,
             tile_overlap=config.tile_overlap,
         )
+        # FLOPs are counted on a CPU model while the run goes on, not at its serial end (on
+        # a GPU the counting copy would hold device memory beside the run's)
+        counter = ThreadPoolExecutor(1, "srbench-cost") if config.device == "cpu" else None
         try:
             with store.recording(run_id, lambda: summary.ok), evaluator:
                 for spec, plan in plans:
-                    works = _works(spec, plan, protocol, specs, config, cells, store, summary, feed)
+                    works = _works(
+                        spec, plan, protocol, specs, config, cells, store, summary, feed, counter
+                    )
                     with Prefetcher(works, evaluator.load, workers=workers) as loader:
                         for group in evaluator.groups(loader):
                             evaluator.evaluate(group)
@@ -177,6 +184,8 @@ def run(
                                 progress(sum(len(work.scales) for work, _ in group))
                 _profile_cells(cells, config, store, run_id)
         finally:
+            if counter is not None:
+                counter.shutdown(cancel_futures=True)
             store.close()
         summary.skipped = sorted(
             {f"{c.name} x{c.scale}: {c.skip_reason}" for c in cells.values() if c.skip_reason}
@@ -192,7 +201,8 @@ def _profile_cells(
         if cell.built is None:
             continue
         try:
-            measured = profile(cell.built, cell.scale, config.timing, config.device)
+            counted = cell.counted.result() if cell.counted is not None else None
+            measured = profile(cell.built, cell.scale, config.timing, config.device, counted)
         except Exception as exc:  # profiling never costs the stored quality results
             print(f"srbench: could not profile {cell.name} x{cell.scale}: {exc}", file=sys.stderr)
             continue
@@ -207,7 +217,7 @@ def config_record(config: RunConfig) -> dict[str, object]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
 
 
-def _build(cell: _Cell, config: RunConfig) -> None:
+def _build(cell: _Cell, config: RunConfig, counter: ThreadPoolExecutor | None) -> None:
     choice = weights_choices(config.weights).get(cell.name)
     try:
         cell.built = build_model(cell.name, scale=cell.scale, device=config.device, weights=choice)
@@ -216,6 +226,8 @@ def _build(cell: _Cell, config: RunConfig) -> None:
         return
     if config.dtype is not None and any(True for _ in cell.built.module.parameters()):
         cell.built.module.to(getattr(torch, config.dtype))  # parameter-free models keep theirs
+    if counter is not None:
+        cell.counted = counter.submit(complexity_row, cell.built, cell.scale)
 
 
 def _works(
@@ -228,9 +240,11 @@ def _works(
     store: Store,
     summary: RunSummary,
     feed: ImageFeed,
+    counter: ThreadPoolExecutor | None,
 ) -> Iterator[Work]:
-    """Each image of the plan with the models each scale still needs (models built lazily);
-    the feed lets go of images that need nothing."""
+    """Each image of the plan with the models each scale still needs (models built lazily,
+    their FLOPs counted on `counter` when given); the feed lets go of images that need
+    nothing."""
     manifest = image_digest([(ref, sha) for ref, sha, _ in plan])
     done: dict[tuple[str, int], set[tuple[str, str, int]]] = {}
     for ref, sha, scales in plan:
@@ -249,7 +263,7 @@ def _works(
             for name in config.models:
                 cell = cells[(name, scale)]
                 if cell.built is None and cell.skip_reason is None:
-                    _build(cell, config)
+                    _build(cell, config, counter)
                 if cell.built is None:
                     work.skipped.append((name, scale, cell.skip_reason or ""))
                     continue

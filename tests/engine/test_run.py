@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -186,3 +187,35 @@ def test_an_unavailable_metric_is_skipped_and_the_others_run(
     lp = rows[rows["metric"] == "lpips"]
     assert set(lp["status"]) == {"skipped"} and lp["error"].str.contains("weights import").all()
     assert set(rows[rows["metric"] != "lpips"]["status"]) == {"ok"}
+
+
+def test_flops_are_counted_beside_the_run_and_a_failed_count_costs_no_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from srbench.engine import run as run_module
+    from srbench.models import build_model
+
+    root = _make_set(tmp_path / "data", {"a": (24, 30)})
+    threads: list[str] = []
+    real = run_module.complexity_row
+
+    def counting(built, scale):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return real(built, scale)
+
+    monkeypatch.setattr(run_module, "complexity_row", counting)
+    assert run(_config(root, tmp_path / "out")).ok
+    assert len(threads) == 2 and all(t.startswith("srbench-cost") for t in threads)
+    stored = Store(tmp_path / "out").table("complexity").sort_values("scale")
+    for scale, macs in zip((2, 3), stored["macs"], strict=True):
+        assert macs == real(build_model("bicubic", scale=scale), scale)["macs"]
+
+    def failing(built, scale):  # type: ignore[no-untyped-def]
+        raise RuntimeError("counter broke")
+
+    monkeypatch.setattr(run_module, "complexity_row", failing)
+    summary = run(_config(root, tmp_path / "again"))
+    assert summary.ok and summary.computed == 2
+    assert "could not profile bicubic x2: counter broke" in capsys.readouterr().err
+    assert len(Store(tmp_path / "again").results()) == 4
+    assert Store(tmp_path / "again").table("complexity").empty
