@@ -1,28 +1,26 @@
-"""Hashes and decodes a run's image files on a background thread, ahead of their use.
+"""Hashes and decodes a run's image files ahead of their use, in a forked child process or
+on a background thread.
 
 `srbench run` starts its feed before it imports torch. Those imports keep one core busy for
-about two seconds, and the feed uses the other core meanwhile: on the 2-core VM it has
-decoded about 130 of the 219 test-set images when the first one is needed, without slowing
-the imports (the decoder and hashlib release the GIL). During the run the feed stays ahead
-of the loader threads. They take what it has ready and decode themselves anything it has
-not reached.
+about 1.3 s, and the feed uses the other core meanwhile. Where it is safe (Linux, no other
+thread yet) the CLI's feed works in a forked child (`srbench.data.forked`), which has a GIL
+of its own: on the 2-core VM it has decoded 189-192 of the 219 test-set images when the
+first one is needed. A feed thread gets the GIL back from the importing thread only at its
+switch intervals and had decoded 124-127. During the run the feed stays ahead of the loader
+threads. They take what it has ready and decode themselves anything it has not reached.
 
 The feed reads each file once, in order, and hashes and decodes it. It holds at most
 `budget` bytes of pixels that nobody has taken, so memory does not grow with the dataset.
 While that budget is full it hashes the files ahead, because a run's plan needs the hashes
-of a whole dataset before its first image. A caller waits only for an image the feed is
-decoding at that moment, never for one it has not started, so a slow or stopped feed cannot
-hold up a run. Needs no torch.
-
-`srbench run` has the feed work ahead in a forked child process instead of a thread where
-that is safe (`srbench.data.forked`): the child has a GIL of its own, so it decodes at full
-speed during the imports, where a thread gets the GIL back only now and then.
+of a whole dataset before its first image. A caller waits only for an image the feed's
+thread is decoding at that moment (never for the child, nor for an image not started), so a
+slow or stopped feed cannot hold up a run. Needs no torch.
 
 The feed's first act is to load the compiled PNG decoder (`srbench.data.png`) in the
-caller's thread. A process's first compiled call starts numba, 0.5-0.8 s that holds the
-GIL; on the feed's thread it would slow the imports it is meant to overlap (whole bicubic
-table, 4 alternating pairs on the 2-core VM: 9.38 s mean wall with the decoder loaded by
-the feed, 8.99 s with it loaded first).
+caller's thread, so that a forked child inherits it loaded. A process's first compiled call
+starts numba, 0.5-0.8 s that holds the GIL; on the feed's thread it would slow the imports
+it is meant to overlap (whole bicubic table, 4 alternating pairs on the 2-core VM: 9.38 s
+mean wall with the decoder loaded by the feed, 8.99 s with it loaded first).
 """
 
 from __future__ import annotations
@@ -89,8 +87,9 @@ class ImageFeed:
             if png is not None:
                 png.prepare()  # here: on the feed's thread it would contend with the imports
             if process:
-                self._child = ForkedDecoder(self._paths, budget, decode_image)
-            else:
+                with contextlib.suppress(OSError):  # no memory or process to spare: a thread
+                    self._child = ForkedDecoder(self._paths, budget, decode_image)
+            if self._child is None:
                 threading.Thread(target=self._ahead, name="srbench-feed", daemon=True).start()
 
     def __enter__(self) -> ImageFeed:

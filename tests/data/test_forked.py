@@ -217,3 +217,20 @@ def test_fork_is_safe_only_without_other_threads() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_fork_that_fails_leaves_the_work_to_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _Log(tmp_path, monkeypatch)
+    paths = _images(tmp_path / "set", 3)
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    with ImageFeed(paths, process=True) as feed:
+        _wait_for(lambda: len(log.by_parent()) == 3)  # the feed's thread, ahead of any ask
+        for path in paths:
+            assert np.array_equal(feed.pixels(path), decode_image(path))
+    assert log.by_child() == []
