@@ -167,7 +167,7 @@ def _child(
 ) -> None:
     """The child's work: each file in order, read once, hashed, decoded and put in the ring."""
     size = len(ring)
-    parent = os.getppid()
+    parent = os.getppid()  # an orphan waits for no one; a report to a dead parent fails
     used = 0  # running count of ring bytes handed out, padding at the ring's end included
     unhashed = deque(range(len(paths)))
     hashed: set[int] = set()

@@ -234,3 +234,40 @@ def test_a_fork_that_fails_leaves_the_work_to_a_thread(
         for path in paths:
             assert np.array_equal(feed.pixels(path), decode_image(path))
     assert log.by_child() == []
+
+
+_KILLS_ITSELF = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from srbench.data import feed
+from srbench.data.io import decode_image
+
+def slow(path, blob=None):
+    time.sleep(0.05)  # 200 images: 10 s of work for the child
+    return decode_image(path, blob)
+
+feed.decode_image = slow
+paths = [Path(p) for p in sys.argv[1:]]
+image_feed = feed.ImageFeed(paths, process=True)
+children = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children"
+print(open(children).read().split()[0], flush=True)
+time.sleep(0.3)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_busy_child_ends_soon_after_its_parent_is_killed(tmp_path: Path) -> None:
+    paths = _images(tmp_path / "set", 200)
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLS_ITSELF, *map(str, paths)], capture_output=True, text=True
+    )
+    assert done.returncode == -9, done.stderr
+    stat = Path(f"/proc/{int(done.stdout.split()[0])}/stat")
+
+    def ended() -> bool:  # gone, or a zombie its new parent has yet to reap
+        try:
+            return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except FileNotFoundError:
+            return True
+
+    _wait_for(ended, seconds=2.0)
