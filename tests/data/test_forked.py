@@ -70,19 +70,33 @@ def _wait_for(condition, seconds: float = 10.0) -> None:  # type: ignore[no-unty
         time.sleep(0.01)
 
 
-def _children() -> list[int]:
+def _children() -> set[int]:
     """This thread's child processes, reaped or not."""
     path = Path(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/children")
-    return [int(pid) for pid in path.read_text().split()]
+    return {int(pid) for pid in path.read_text().split()}
+
+
+_OTHERS: set[int] = set()  # children of this thread that earlier tests left running
+
+
+@pytest.fixture(autouse=True)
+def _others() -> None:
+    _OTHERS.clear()
+    _OTHERS.update(_children())
+
+
+def _state(pid: int) -> str:
+    """A process's state letter ("Z": exited, not yet reaped), "gone" once reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
 
 
 def _child_has_ended() -> bool:
     """The feed's child has exited (a zombie until the feed reaps it): all it reported is in
     the pipe."""
-    states = [
-        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] for pid in _children()
-    ]
-    return states == ["Z"]
+    return [_state(pid) for pid in _children() - _OTHERS] == ["Z"]
 
 
 def test_a_child_decodes_each_file_once_in_order_with_the_same_hashes_and_pixels(
@@ -203,7 +217,7 @@ def test_closing_stops_and_reaps_the_child(tmp_path: Path, monkeypatch: pytest.M
     started = time.monotonic()
     feed.close()
     assert time.monotonic() - started < 2
-    assert _children() == []  # no zombie left behind
+    assert _children() - _OTHERS == set()  # no zombie left behind
 
 
 def test_fork_is_safe_only_without_other_threads() -> None:
@@ -262,12 +276,9 @@ def test_a_busy_child_ends_soon_after_its_parent_is_killed(tmp_path: Path) -> No
         [sys.executable, "-c", _KILLS_ITSELF, *map(str, paths)], capture_output=True, text=True
     )
     assert done.returncode == -9, done.stderr
-    stat = Path(f"/proc/{int(done.stdout.split()[0])}/stat")
+    child = int(done.stdout.split()[0])
 
     def ended() -> bool:  # gone, or a zombie its new parent has yet to reap
-        try:
-            return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
-        except FileNotFoundError:
-            return True
+        return _state(child) in ("Z", "gone")
 
     _wait_for(ended, seconds=2.0)
