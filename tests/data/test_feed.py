@@ -7,11 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from srbench.data import feed as feed_module
 from srbench.data.feed import ImageFeed, feed_images
@@ -19,16 +19,8 @@ from srbench.data.io import decode_image, sha256_file
 from srbench.errors import DataError
 from srbench.registry import datasets
 
-
-def _images(folder: Path, count: int, size: tuple[int, int] = (20, 30)) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(7)
-    paths = []
-    for k in range(count):
-        path = folder / f"img{k:02d}.png"
-        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
-        paths.append(path)
-    return paths
+PngFiles = Callable[..., list[Path]]  # the fixtures of tests/data/conftest.py
+WaitFor = Callable[..., None]
 
 
 class _Decodes:
@@ -54,30 +46,25 @@ class _Decodes:
             return sum(self.calls.values())
 
 
-def _wait_for(condition, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("background", [True, False])
-def test_hashes_and_pixels_equal_reading_each_file(tmp_path: Path, background: bool) -> None:
-    paths = _images(tmp_path, 6)
+def test_hashes_and_pixels_equal_reading_each_file(
+    tmp_path: Path, background: bool, png_files: PngFiles
+) -> None:
+    paths = png_files(tmp_path, 6)
     with ImageFeed(paths, background=background) as feed:
         for path in paths:
             assert feed.sha256(path) == sha256_file(path)
             assert np.array_equal(feed.pixels(path), decode_image(path))
-        other = _images(tmp_path / "other", 1)[0]  # not given to the feed: computed when asked
+        other = png_files(tmp_path / "other", 1)[0]  # not given to the feed: computed when asked
         assert feed.sha256(other) == sha256_file(other)
         assert np.array_equal(feed.pixels(other), decode_image(other))
 
 
 def test_without_a_thread_nothing_is_decoded_until_asked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    paths = _images(tmp_path, 3)
+    paths = png_files(tmp_path, 3)
     with ImageFeed(paths, background=False) as feed:
         time.sleep(0.1)
         assert decodes.total() == 0
@@ -86,28 +73,28 @@ def test_without_a_thread_nothing_is_decoded_until_asked(
 
 
 def test_the_feed_decodes_ahead_in_order_and_each_file_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    paths = _images(tmp_path, 5)
+    paths = png_files(tmp_path, 5)
     with ImageFeed(paths) as feed:
-        _wait_for(lambda: decodes.total() == 5)
+        wait_for(lambda: decodes.total() == 5)
         for path in paths:
             feed.pixels(path)
     assert decodes.calls == {p.name: 1 for p in paths}
 
 
 def test_pixels_held_ahead_stay_within_the_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    paths = _images(tmp_path, 6)
+    paths = png_files(tmp_path, 6)
     with ImageFeed(paths, budget=1) as feed:  # any one image is over budget: one at a time
-        _wait_for(lambda: decodes.total() == 1)
+        wait_for(lambda: decodes.total() == 1)
         time.sleep(0.2)
         assert decodes.total() == 1  # it waits for the first to be taken
         feed.pixels(paths[0])
-        _wait_for(lambda: decodes.total() == 2)
+        wait_for(lambda: decodes.total() == 2)
         time.sleep(0.2)
         assert decodes.total() == 2
         # every file is hashed meanwhile: a run's plan needs a whole dataset's hashes first
@@ -116,24 +103,30 @@ def test_pixels_held_ahead_stay_within_the_budget(
 
 
 def test_a_discarded_image_is_never_decoded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    paths = _images(tmp_path, 3)
+    paths = png_files(tmp_path, 3)
     with ImageFeed(paths, budget=1) as feed:
-        _wait_for(lambda: decodes.total() == 1)
+        wait_for(lambda: decodes.total() == 1)
         feed.discard(paths[1])
         feed.pixels(paths[0])
         feed.pixels(paths[2])
     assert "img01.png" not in decodes.calls
 
 
-def test_a_bad_file_gives_the_errors_reading_it_would(tmp_path: Path) -> None:
-    good = _images(tmp_path, 1)[0]
+@pytest.mark.parametrize(
+    "process",
+    [False, pytest.param(True, marks=pytest.mark.skipif(sys.platform != "linux", reason="fork"))],
+)
+def test_a_bad_file_gives_the_errors_reading_it_would(
+    tmp_path: Path, png_files: PngFiles, process: bool
+) -> None:
+    good = png_files(tmp_path, 1)[0]
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     missing = tmp_path / "missing.png"
-    with ImageFeed([good, bad, missing]) as feed:
+    with ImageFeed([good, bad, missing], process=process) as feed:
         with pytest.raises(DataError, match=r"bad\.png"):
             feed.pixels(bad)
         with pytest.raises(DataError, match=r"missing\.png") as caught:
@@ -147,13 +140,13 @@ def test_a_bad_file_gives_the_errors_reading_it_would(tmp_path: Path) -> None:
 
 
 def test_an_image_whose_decode_fails_fails_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    paths = _images(tmp_path, 3)
+    paths = png_files(tmp_path, 3)
     decodes.fail["img01.png"] = MemoryError("out of memory")
     with ImageFeed(paths) as feed:
-        _wait_for(lambda: decodes.total() == 3)
+        wait_for(lambda: decodes.total() == 3)
         with pytest.raises(MemoryError, match="out of memory"):
             feed.pixels(paths[1])
         assert np.array_equal(feed.pixels(paths[2]), decode_image(paths[2]))
@@ -161,30 +154,30 @@ def test_an_image_whose_decode_fails_fails_alone(
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_feed_thread_that_dies_fails_its_image_and_hangs_no_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    paths = _images(tmp_path, 3)
+    paths = png_files(tmp_path, 3)
     decodes.fail["img00.png"] = SystemExit("killed")  # not an Exception: the thread dies
     with ImageFeed(paths) as feed:
-        _wait_for(lambda: decodes.total() == 1)
+        wait_for(lambda: decodes.total() == 1)
         with pytest.raises(RuntimeError, match="killed"):
             feed.pixels(paths[0])
         for path in paths[1:]:  # decoded by the caller now
             assert np.array_equal(feed.pixels(path), decode_image(path))
         # its end is reported to this test, not to whichever test runs next
-        _wait_for(lambda: all(t.name != "srbench-feed" for t in threading.enumerate()))
+        wait_for(lambda: all(t.name != "srbench-feed" for t in threading.enumerate()))
 
 
 def test_a_feed_of_sets_decodes_their_files_in_run_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     decodes = _Decodes(monkeypatch)
-    set5 = _images(tmp_path / "Set5", 2)
-    set14 = _images(tmp_path / "Set14", 3)
+    set5 = png_files(tmp_path / "Set5", 2)
+    set14 = png_files(tmp_path / "Set14", 3)
     specs = [datasets.get("set5"), datasets.get("set14")]
     with pytest.warns(UserWarning), feed_images(specs, tmp_path, (2, 3)):
-        _wait_for(lambda: decodes.total() == 5)
+        wait_for(lambda: decodes.total() == 5)
     assert decodes.order == set5 + set14
 
 
@@ -199,9 +192,9 @@ def test_the_run_command_starts_its_feed_before_importing_torch() -> None:
 
 
 def test_a_feed_of_sets_in_the_download_cache_starts_before_torch_is_imported(
-    tmp_path: Path,
+    tmp_path: Path, png_files: PngFiles
 ) -> None:
-    first = _images(tmp_path / "home" / "datasets" / "Set5", 5)[0]
+    first = png_files(tmp_path / "home" / "datasets" / "Set5", 5)[0]
     code = (
         "import sys; from srbench.data.feed import feed_images; "
         "from srbench.registry import datasets; "

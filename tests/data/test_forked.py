@@ -8,32 +8,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from srbench.data import feed as feed_module
 from srbench.data.feed import ImageFeed
 from srbench.data.forked import fork_is_safe
 from srbench.data.io import decode_image, sha256_file
-from srbench.errors import DataError
+
+PngFiles = Callable[..., list[Path]]  # the fixtures of tests/data/conftest.py
+WaitFor = Callable[..., None]
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the forked decoder is Linux's")
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _images(folder: Path, count: int, size: tuple[int, int] = (20, 30)) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(11)
-    paths = []
-    for k in range(count):
-        path = folder / f"img{k:02d}.png"
-        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
-        paths.append(path)
-    return paths
 
 
 class _Log:
@@ -61,13 +52,6 @@ class _Log:
     def by_parent(self) -> list[str]:
         rows = [line.split() for line in self.file.read_text().splitlines()]
         return [name for pid, name in rows if int(pid) == os.getpid()]
-
-
-def _wait_for(condition, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def _children() -> set[int]:
@@ -100,12 +84,12 @@ def _child_has_ended() -> bool:
 
 
 def test_a_child_decodes_each_file_once_in_order_with_the_same_hashes_and_pixels(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     log = _Log(tmp_path, monkeypatch)
-    paths = _images(tmp_path / "set", 6)
+    paths = png_files(tmp_path / "set", 6)
     with ImageFeed(paths, process=True) as feed:
-        _wait_for(_child_has_ended)
+        wait_for(_child_has_ended)
         for path in reversed(paths):  # any order
             assert feed.sha256(path) == sha256_file(path)
             assert np.array_equal(feed.pixels(path), decode_image(path))
@@ -114,55 +98,57 @@ def test_a_child_decodes_each_file_once_in_order_with_the_same_hashes_and_pixels
 
 
 def test_the_ring_holds_at_most_its_budget_and_its_pages_are_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     log = _Log(tmp_path, monkeypatch)
     paths = []
     for k in range(9):  # one page and two pages of the ring, in turn
-        paths += _images(tmp_path / f"set{k}", 1, (20, 30) if k % 2 == 0 else (40, 40))
+        paths += png_files(tmp_path / f"set{k}", 1, (20, 30) if k % 2 == 0 else (40, 40))
     with ImageFeed(paths, process=True, budget=4 * PAGE) as feed:
-        _wait_for(lambda: len(log.by_child()) == 4)
+        wait_for(lambda: len(log.by_child()) == 4)
         time.sleep(0.3)
         # 1 + 2 + 1 pages in the ring, the fourth image decoded and waiting for room
         assert len(log.by_child()) == 4
         assert [feed.sha256(p) for p in paths] == [sha256_file(p) for p in paths]
         for k, path in enumerate(paths):  # the ring wraps around, skipping its last page
             # the child reports image k before it starts on image k + 1
-            _wait_for(lambda k=k: len(log.by_child()) >= k + 2 or _child_has_ended())
+            wait_for(lambda k=k: len(log.by_child()) >= k + 2 or _child_has_ended())
             assert np.array_equal(feed.pixels(path), decode_image(path))
     assert len(log.by_child()) == len(paths)
     assert log.by_parent() == []
 
 
 def test_a_discarded_or_claimed_image_is_not_decoded_by_the_child(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     log = _Log(tmp_path, monkeypatch)
-    paths = _images(tmp_path / "set", 6)
+    paths = png_files(tmp_path / "set", 6)
     with ImageFeed(paths, process=True, budget=PAGE) as feed:
-        _wait_for(lambda: len(log.by_child()) == 2)  # one in the ring, one waiting for room
+        wait_for(lambda: len(log.by_child()) == 2)  # one in the ring, one waiting for room
         assert np.array_equal(feed.pixels(paths[1]), decode_image(paths[1]))  # the caller's
-        _wait_for(lambda: "img02.png" in log.by_child())  # the child let image 1 go
+        wait_for(lambda: "img02.png" in log.by_child())  # the child let image 1 go
         feed.discard(paths[3])
         assert np.array_equal(feed.pixels(paths[4]), decode_image(paths[4]))
         assert np.array_equal(feed.pixels(paths[0]), decode_image(paths[0]))
-        _wait_for(lambda: "img05.png" in log.by_child())  # so image 2 is in the ring
+        wait_for(lambda: "img05.png" in log.by_child())  # so image 2 is in the ring
         assert np.array_equal(feed.pixels(paths[2]), decode_image(paths[2]))
-        _wait_for(_child_has_ended)
+        wait_for(_child_has_ended)
         assert np.array_equal(feed.pixels(paths[5]), decode_image(paths[5]))
     assert log.by_child() == ["img00.png", "img01.png", "img02.png", "img05.png"]
     assert log.by_parent() == ["img01.png", "img04.png"]
 
 
-def test_the_pages_of_a_taken_image_go_back_to_the_system(tmp_path: Path) -> None:
-    paths = _images(tmp_path / "set", 4, (256, 256))  # 192 KiB each
+def test_the_pages_of_a_taken_image_go_back_to_the_system(
+    tmp_path: Path, png_files: PngFiles, wait_for: WaitFor
+) -> None:
+    paths = png_files(tmp_path / "set", 4, (256, 256))  # 192 KiB each
 
     def shared_kib() -> int:
         status = Path("/proc/self/status").read_text()
         return int(status.split("RssShmem:")[1].split()[0])
 
     with ImageFeed(paths, process=True) as feed:
-        _wait_for(_child_has_ended)
+        wait_for(_child_has_ended)
         before = shared_kib()
         for path in paths:
             feed.pixels(path)
@@ -170,34 +156,19 @@ def test_the_pages_of_a_taken_image_go_back_to_the_system(tmp_path: Path) -> Non
         assert shared_kib() - before < 192
 
 
-def test_a_bad_file_gives_the_errors_reading_it_would(tmp_path: Path) -> None:
-    good = _images(tmp_path, 1)[0]
-    bad = tmp_path / "bad.png"
-    bad.write_text("not an image")
-    missing = tmp_path / "missing.png"
-    with ImageFeed([bad, missing, good], process=True) as feed:
-        time.sleep(0.2)
-        with pytest.raises(DataError, match=r"bad\.png"):
-            feed.pixels(bad)
-        with pytest.raises(DataError, match=r"missing\.png") as caught:
-            feed.sha256(missing)
-        with pytest.raises(DataError, match="does not exist"):
-            feed.pixels(missing)
-        assert np.array_equal(feed.pixels(good), decode_image(good))
-    with pytest.raises(DataError) as direct:
-        sha256_file(missing)
-    assert str(caught.value) == str(direct.value)
-
-
 @pytest.mark.parametrize("ending", [SystemExit("killed"), MemoryError("out of memory")])
 def test_a_child_that_fails_or_dies_costs_no_image(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: BaseException
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ending: BaseException,
+    png_files: PngFiles,
+    wait_for: WaitFor,
 ) -> None:
     log = _Log(tmp_path, monkeypatch)
-    paths = _images(tmp_path / "set", 4)
+    paths = png_files(tmp_path / "set", 4)
     log.fail["img01.png"] = ending  # SystemExit ends the child; MemoryError fails one image
     with ImageFeed(paths, process=True) as feed:
-        _wait_for(_child_has_ended)
+        wait_for(_child_has_ended)
         log.fail.clear()  # the parent's own decode of it succeeds
         for path in paths:
             assert np.array_equal(feed.pixels(path), decode_image(path))
@@ -209,11 +180,13 @@ def test_a_child_that_fails_or_dies_costs_no_image(
         assert log.by_parent() == ["img01.png"]
 
 
-def test_closing_stops_and_reaps_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_closing_stops_and_reaps_the_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
+) -> None:
     log = _Log(tmp_path, monkeypatch)
-    paths = _images(tmp_path / "set", 6)
+    paths = png_files(tmp_path / "set", 6)
     feed = ImageFeed(paths, process=True, budget=PAGE)
-    _wait_for(lambda: len(log.by_child()) == 2)  # waiting for room that never comes
+    wait_for(lambda: len(log.by_child()) == 2)  # waiting for room that never comes
     started = time.monotonic()
     feed.close()
     assert time.monotonic() - started < 2
@@ -234,17 +207,17 @@ def test_fork_is_safe_only_without_other_threads() -> None:
 
 
 def test_a_fork_that_fails_leaves_the_work_to_a_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
 ) -> None:
     log = _Log(tmp_path, monkeypatch)
-    paths = _images(tmp_path / "set", 3)
+    paths = png_files(tmp_path / "set", 3)
 
     def refuse() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", refuse)
     with ImageFeed(paths, process=True) as feed:
-        _wait_for(lambda: len(log.by_parent()) == 3)  # the feed's thread, ahead of any ask
+        wait_for(lambda: len(log.by_parent()) == 3)  # the feed's thread, ahead of any ask
         for path in paths:
             assert np.array_equal(feed.pixels(path), decode_image(path))
     assert log.by_child() == []
@@ -270,8 +243,10 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def test_a_busy_child_ends_soon_after_its_parent_is_killed(tmp_path: Path) -> None:
-    paths = _images(tmp_path / "set", 200)
+def test_a_busy_child_ends_soon_after_its_parent_is_killed(
+    tmp_path: Path, png_files: PngFiles, wait_for: WaitFor
+) -> None:
+    paths = png_files(tmp_path / "set", 200)
     done = subprocess.run(
         [sys.executable, "-c", _KILLS_ITSELF, *map(str, paths)], capture_output=True, text=True
     )
@@ -281,4 +256,4 @@ def test_a_busy_child_ends_soon_after_its_parent_is_killed(tmp_path: Path) -> No
     def ended() -> bool:  # gone, or a zombie its new parent has yet to reap
         return _state(child) in ("Z", "gone")
 
-    _wait_for(ended, seconds=2.0)
+    wait_for(ended, seconds=2.0)
