@@ -58,11 +58,13 @@ class _Slot:
 
 
 class ImageFeed:
-    """SHA-256s and decoded pixels of `paths`, computed ahead on one thread; a context manager.
+    """SHA-256s and decoded pixels of `paths`, computed ahead on one thread or in a forked
+    child process; a context manager.
 
     `background=False` computes everything in the caller, when asked (`--workers 0`);
-    `process=True` works ahead in a forked child instead of a thread (`srbench.data.forked`:
-    only where `fork_is_safe`). A path the feed was not given is simply computed when asked.
+    `process=True` works ahead in a forked child instead of a thread (`srbench.data.forked`;
+    ask for it only where `fork_is_safe`; a thread where the fork cannot be had). A path the
+    feed was not given is simply computed when asked.
     """
 
     def __init__(
@@ -87,7 +89,7 @@ class ImageFeed:
             if png is not None:
                 png.prepare()  # here: on the feed's thread it would contend with the imports
             if process:
-                with contextlib.suppress(OSError):  # no memory or process to spare: a thread
+                with contextlib.suppress(OSError):  # not Linux, or nothing to spare: a thread
                     self._child = ForkedDecoder(self._paths, budget, decode_image)
             if self._child is None:
                 threading.Thread(target=self._ahead, name="srbench-feed", daemon=True).start()

@@ -70,11 +70,14 @@ class Region:
 
 class ForkedDecoder:
     """A child process that reads, hashes and decodes `paths` in order into a shared ring of
-    `budget` bytes; `reports` hands the parent what it has done so far."""
+    `budget` bytes; `reports` hands the parent what it has done so far. OSError where it
+    cannot be had (not Linux, no process or memory to spare)."""
 
     def __init__(
         self, paths: Sequence[Path], budget: int, decode: Callable[[Path, bytes], np.ndarray]
     ) -> None:
+        if sys.platform != "linux":  # it gives pages back with Linux's MADV_REMOVE
+            raise OSError(f"the forked decoder needs Linux, not {sys.platform}")
         ctx = multiprocessing.get_context("fork")
         self._paths = list(paths)
         self._ring = mmap.mmap(-1, _pages(max(budget, 1)))

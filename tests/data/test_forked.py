@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from srbench.data import feed as feed_module
+from srbench.data import forked as forked_module
 from srbench.data.feed import ImageFeed
 from srbench.data.forked import fork_is_safe
 from srbench.data.io import decode_image, sha256_file
@@ -206,8 +207,13 @@ def test_fork_is_safe_only_without_other_threads() -> None:
         thread.join()
 
 
-def test_a_fork_that_fails_leaves_the_work_to_a_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, png_files: PngFiles, wait_for: WaitFor
+@pytest.mark.parametrize("cause", ["no process to spare", "not Linux"])
+def test_a_fork_that_cannot_be_had_leaves_the_work_to_a_thread(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    png_files: PngFiles,
+    wait_for: WaitFor,
+    cause: str,
 ) -> None:
     log = _Log(tmp_path, monkeypatch)
     paths = png_files(tmp_path / "set", 3)
@@ -215,7 +221,10 @@ def test_a_fork_that_fails_leaves_the_work_to_a_thread(
     def refuse() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(os, "fork", refuse)
+    if cause == "not Linux":
+        monkeypatch.setattr(forked_module.sys, "platform", "darwin")
+    else:
+        monkeypatch.setattr(os, "fork", refuse)
     with ImageFeed(paths, process=True) as feed:
         wait_for(lambda: len(log.by_parent()) == 3)  # the feed's thread, ahead of any ask
         for path in paths:
