@@ -40,6 +40,7 @@ __all__ = ["ForkedDecoder", "Region", "Report", "fork_is_safe"]
 
 _STOP, _FREED = 0, 1  # control slots before the per-image skip flags
 _POLL = 0.002  # s between looks at the control array while the ring is full
+_LOCK_WAIT = 1.0  # s the parent waits for the control lock, which the child holds for µs
 
 
 def fork_is_safe() -> bool:
@@ -86,6 +87,7 @@ class ForkedDecoder:
         self._lock = threading.Lock()
         self._conn, send = ctx.Pipe(duplex=False)
         self._ended = False
+        self._abandoned = False
         self._pid = os.fork()
         if self._pid == 0:  # the child
             status = 1
@@ -125,8 +127,7 @@ class ForkedDecoder:
 
     def skip(self, index: int) -> None:
         """The parent decodes (or does not need) image `index`: the child need not."""
-        with self._control.get_lock():
-            self._control[2 + index] = 1
+        self._set(2 + index, 1)
 
     def free(self, region: Region) -> None:
         """The parent has let go of `region` (copied out or discarded): its pages go back to
@@ -138,15 +139,26 @@ class ForkedDecoder:
             while self._regions and self._regions[0].freed:
                 end = self._regions.popleft().end
         if end is not None:
-            with self._control.get_lock():
-                self._control[_FREED] = end
+            self._set(_FREED, end)
+
+    def _set(self, slot: int, value: int) -> None:
+        """Write one control slot, unless the child has been given up: a child killed while
+        it held the lock (by the OOM killer, say) must not hang the parent."""
+        lock = self._control.get_lock()
+        if self._abandoned or not lock.acquire(timeout=_LOCK_WAIT):
+            self._abandoned = True  # from now on the parent decodes what it needs itself
+            return
+        try:
+            self._control.get_obj()[slot] = value
+        finally:
+            lock.release()
 
     def close(self) -> None:
         """Stop the child and reap it; the ring stays mapped while views of it live."""
-        with self._control.get_lock():
-            self._control[_STOP] = 1
+        self._set(_STOP, 1)
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._pid, signal.SIGKILL)  # it holds nothing worth a clean exit
+        self._abandoned = True  # it may have died holding the lock
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self._pid, 0)
         with self._lock:
@@ -187,12 +199,25 @@ def _child(
         hashed.add(index)
         return True
 
+    def look(index: int) -> tuple[int, int] | None:
+        """The ring bytes freed and whether image `index` is skipped; None once the parent
+        stops the child or is gone (it may have died holding the lock)."""
+        lock = control.get_lock()
+        while not lock.acquire(timeout=_LOCK_WAIT):
+            if os.getppid() != parent:
+                return None
+        try:
+            values = control.get_obj()
+            stop, freed, skipped = values[_STOP], values[_FREED], values[2 + index]
+        finally:
+            lock.release()
+        return None if stop or os.getppid() != parent else (freed, skipped)
+
     for index, path in enumerate(paths):
-        with control.get_lock():
-            stop, skipped = control[_STOP], control[2 + index]
-        if stop:
+        seen = look(index)
+        if seen is None:
             return
-        if skipped:
+        if seen[1]:
             continue
         try:
             blob = path.read_bytes()
@@ -210,10 +235,10 @@ def _child(
             continue  # the parent decodes what the ring cannot carry
         pad = size - used % size if used % size + span > size else 0
         while True:
-            with control.get_lock():
-                stop, freed, skipped = control[_STOP], control[_FREED], control[2 + index]
-            if stop or os.getppid() != parent:
+            seen = look(index)
+            if seen is None:
                 return
+            freed, skipped = seen
             if skipped or used + pad + span - freed <= size:
                 break
             if not hash_ahead():
