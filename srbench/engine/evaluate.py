@@ -291,8 +291,8 @@ class Evaluator:
         self.summary.computed += 1
         for metric, (status, message) in outcome.errors.items():
             if status == "failed":
-                self.summary.failures.append(
-                    f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale} {metric}: {message}"
+                self._report(
+                    f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale} {metric}", message
                 )
 
     def _lrs(self, ready: list[tuple[Work, Scaled]], scale: int) -> Tensor:
@@ -335,7 +335,10 @@ class Evaluator:
         ctx = work.ctx
         message = f"{type(exc).__name__}: {exc}"
         self.store.write(ctx.rows(built.name, built, scale, error=message))
-        where = f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale}"
+        self._report(f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale}", message)
+
+    def _report(self, where: str, message: str) -> None:
+        """Count a failure and say it now, so that every failure the run counts is shown."""
         self.summary.failures.append(f"{where}: {message}")
         print(f"srbench: failed {where}: {message}", file=sys.stderr)
 

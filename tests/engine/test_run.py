@@ -219,3 +219,18 @@ def test_flops_are_counted_beside_the_run_and_a_failed_count_costs_no_result(
     assert "could not profile bicubic x2: counter broke" in capsys.readouterr().err
     assert len(Store(tmp_path / "again").results()) == 4
     assert Store(tmp_path / "again").table("complexity").empty
+
+
+def test_every_failure_the_run_counts_is_said_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 12x12 at x2: PSNR is scored, SSIM's 11x11 window does not fit the 8x8 left after the
+    # shave, so one metric fails while the image's other rows are stored
+    root = _make_set(tmp_path / "data", {"a": (24, 30), "small": (12, 12)})
+    config = RunConfig(
+        models=("bicubic",), datasets=("set5",), scales=(2,), out=tmp_path / "out", data_root=root
+    )
+    summary = run(config)
+    err = capsys.readouterr().err
+    assert summary.failures and all(f"srbench: failed {f}" in err for f in summary.failures)
+    assert any("small x2 ssim" in f for f in summary.failures)
