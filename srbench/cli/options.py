@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,17 +109,23 @@ def _writable(folder: Path) -> bool:
 
 def _resolve_out(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
     """The default results folder, unless it holds no store and cannot be written here (a
-    read-only checkout): then `user_results_dir()`, said on stderr. A given --out stays."""
+    read-only checkout): then `user_results_dir()`, or a folder in the system's temporary
+    directory when that cannot be written either; said on stderr. A given --out stays."""
     default = ctx.get_parameter_source(param.name or "out") is click.core.ParameterSource.DEFAULT
-    if not default or (value / STORE_FILE).exists() or _writable(value):
+    if not default:
         return value
-    fallback = user_results_dir()
-    click.echo(
-        f"srbench: {value} cannot be written here; results are in {fallback} "
-        "(pass --out DIR to choose)",
-        err=True,
-    )
-    return fallback
+    owner = os.getuid() if hasattr(os, "getuid") else "user"  # one folder per user
+    scratch = Path(tempfile.gettempdir()) / f"srbench-{owner}" / "results"
+    for candidate in (value, user_results_dir(), scratch):
+        if (candidate / STORE_FILE).exists() or _writable(candidate):
+            break
+    if candidate != value:
+        click.echo(
+            f"srbench: {value} cannot be written here; results are in {candidate} "
+            "(pass --out DIR to choose)",
+            err=True,
+        )
+    return candidate
 
 
 def out_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,7 +139,7 @@ def out_option(func: Callable[..., Any]) -> Callable[..., Any]:
         callback=_resolve_out,
         help="Results directory holding the store (env SRBENCH_OUT). A default that cannot be "
         "written here (a read-only checkout) becomes $SRBENCH_HOME/results, else srbench's "
-        "user data folder.",
+        "user data folder, else a folder in the system's temporary directory.",
     )(func)
 
 

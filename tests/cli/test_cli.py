@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
 
 import click
@@ -198,6 +199,31 @@ def test_a_default_results_folder_that_cannot_be_written_moves_to_the_user_folde
     given = _invoke("run", *common, "--data-root", str(root), "--out", "srbench-results")
     assert given.exit_code == 1
     assert "cannot create results directory" in given.output and "--out DIR" in given.output
+
+
+def test_with_no_user_folder_to_write_either_the_results_go_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only checkout and a read-only home: the run still stores, in the system's
+    temporary folder, and says where; the report finds the results there."""
+    root = _dataset(tmp_path / "data")
+    work = tmp_path / "checkout"
+    work.mkdir()
+    (work / "srbench-results").write_text("not a folder")  # stands for a read-only checkout
+    (tmp_path / "home").write_text("not a folder")  # and for a home that cannot be written
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    common = ["--models", "bicubic", "--datasets", "Set5", "--scales", "2"]
+    result = _invoke("run", *common, "--data-root", str(root))
+    assert result.exit_code == 0, result.output
+    (moved,) = (tmp_path / "tmp").glob("srbench-*/results")
+    assert f"results are in {moved}" in result.output
+    assert (moved / "results.sqlite").is_file()
+    csv = _invoke("report", "--format", "csv")
+    assert csv.exit_code == 0 and "bicubic" in csv.output
 
 
 def test_report_without_a_store_fails_clearly(tmp_path: Path) -> None:
