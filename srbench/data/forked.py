@@ -88,7 +88,7 @@ class ForkedDecoder:
         self._conn, send = ctx.Pipe(duplex=False)
         self._ended = False
         self._abandoned = False
-        self._pid = os.fork()
+        self._pid: int | None = os.fork()
         if self._pid == 0:  # the child
             status = 1
             try:
@@ -154,13 +154,17 @@ class ForkedDecoder:
             lock.release()
 
     def close(self) -> None:
-        """Stop the child and reap it; the ring stays mapped while views of it live."""
+        """Stop the child and reap it, once; the ring stays mapped while views of it live."""
+        with self._lock:
+            pid, self._pid = self._pid, None  # a reaped pid may be another process's soon
+        if pid is None:
+            return
         self._set(_STOP, 1)
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)  # it holds nothing worth a clean exit
+            os.kill(pid, signal.SIGKILL)  # it holds nothing worth a clean exit
         self._abandoned = True  # it may have died holding the lock
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(self._pid, 0)
+            os.waitpid(pid, 0)
         with self._lock:
             if not self._ended:
                 self._ended = True

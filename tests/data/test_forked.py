@@ -192,6 +192,10 @@ def test_closing_stops_and_reaps_the_child(
     feed.close()
     assert time.monotonic() - started < 2
     assert _children() - _OTHERS == set()  # no zombie left behind
+    kills: list[int] = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: kills.append(pid))
+    feed.close()  # as the run and then the CLI close it
+    assert kills == []  # its pid may already be another process's
 
 
 def test_fork_is_safe_only_without_other_threads() -> None:
