@@ -90,7 +90,9 @@ DEFAULT_OUT = Path("srbench-results")
 
 def user_results_dir() -> Path:
     """Where results go when ./srbench-results cannot be written: $SRBENCH_HOME/results, else
-    the platform's user data folder for srbench (e.g. ~/.local/share/srbench/results)."""
+    the platform's user data folder for srbench (e.g. ~/.local/share/srbench/results).
+    Reads SRBENCH_HOME itself: `srbench.weights.cache.srbench_home` would import torch
+    before the run's feed starts."""
     home = os.environ.get("SRBENCH_HOME")
     if home:
         return Path(home).expanduser() / "results"
