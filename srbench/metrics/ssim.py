@@ -15,7 +15,7 @@ Set5/Set14 pairs of every scale the result is within 3e-7 of a float64 computati
 tests hold it to 2e-6 of a float64 textbook SSIM, 25x below half a unit of the fourth
 decimal that tables print.
 
-On CPU one compiled loop (numba) streams each image once: 5 ms for a 1016×760 image on one
+On CPU one compiled loop (numba) streams each image once: 3.7 ms for a 1016×760 image on one
 core, against 15 ms for OpenCV's SIMD filter on four stacked maps plus the torch arithmetic
 around it. Elsewhere (CUDA) torch runs 11 multiply-adds of shifted maps per axis (not a
 convolution, which could run in TF32).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import torch
 from torch import Tensor
@@ -76,19 +77,46 @@ def filter_valid(maps: Tensor) -> Tensor:
     return out
 
 
+@numba.njit(inline="always")
+def _down(t: tuple, ring: np.ndarray, rows: tuple, c: int, j: int) -> np.float32:
+    """The window's taps `t` down column j of map c over the ring's rows `rows`, in order."""
+    return (
+        t[0] * ring[rows[0], c, j] + t[1] * ring[rows[1], c, j] + t[2] * ring[rows[2], c, j]
+        + t[3] * ring[rows[3], c, j] + t[4] * ring[rows[4], c, j] + t[5] * ring[rows[5], c, j]
+        + t[6] * ring[rows[6], c, j] + t[7] * ring[rows[7], c, j] + t[8] * ring[rows[8], c, j]
+        + t[9] * ring[rows[9], c, j] + t[10] * ring[rows[10], c, j]
+    )  # fmt: skip
+
+
+@numba.njit(inline="always")
+def _along(t: tuple, row: np.ndarray, j: int) -> np.float32:
+    """The window's taps `t` along `row` from column j, in order."""
+    return (
+        t[0] * row[j] + t[1] * row[j + 1] + t[2] * row[j + 2] + t[3] * row[j + 3]
+        + t[4] * row[j + 4] + t[5] * row[j + 5] + t[6] * row[j + 6] + t[7] * row[j + 7]
+        + t[8] * row[j + 8] + t[9] * row[j + 9] + t[10] * row[j + 10]
+    )  # fmt: skip
+
+
 @compiled(error_model="numpy")
 def _ssim_means(
     x: np.ndarray, y: np.ndarray, taps: np.ndarray, c1: float, c2: float, out: np.ndarray
 ) -> None:
     """`ssim_maps_mean` on CPU in one streaming pass per map: out[m] for x[m], y[m] (H, W).
 
-    The u/v maps of the last 11 rows live in a ring, stored twice so that any 11
-    consecutive rows are contiguous; each new row is filtered down the columns, then along
-    the row (each output summing its 11 taps in a loop the compiler unrolls, vectorised
-    across outputs), and its SSIM values are summed per column in float64. All float32.
+    The u/v maps of the last 11 rows live in a ring; each new row is filtered down the
+    columns, then along the row, and its SSIM values are summed per column in float64. All
+    float32. Each window sum is one expression of its 11 products (`_down`, `_along`),
+    which the compiler vectorises across columns, and the float64 sums are a loop of their
+    own, so that the float32 loops run 8 lanes wide rather than 4 (1.2-1.3x faster than
+    the loops over taps they replace, with the same bits).
     """
     n = WINDOW_SIZE
     k1, k2 = np.float32(c1), np.float32(c2)
+    t = (
+        taps[0], taps[1], taps[2], taps[3], taps[4], taps[5],
+        taps[6], taps[7], taps[8], taps[9], taps[10],
+    )  # fmt: skip
     for m in range(x.shape[0]):
         xm, ym = x[m], y[m]
         height, width = xm.shape
@@ -97,42 +125,38 @@ def _ssim_means(
             for j in range(width):
                 sums[j] += xm[i, j] + ym[i, j]
         offset = np.float32(np.round(sums.sum() / (height * width)))
-        ring = np.empty((2 * n, 4, width), np.float32)
+        ring = np.empty((n, 4, width), np.float32)
         cols = np.empty((4, width), np.float32)
-        rows = np.empty((4, width - n + 1), np.float32)
-        means = np.zeros(width - n + 1)
+        valid = width - n + 1
+        ratios = np.empty(valid, np.float32)
+        means = np.zeros(valid)
         for r in range(height):
-            slot, twin = ring[r % n], ring[r % n + n]
+            slot = ring[r % n]
             for j in range(width):
                 a, b = np.float32(xm[r, j]), np.float32(ym[r, j])
                 u, v = (a + b) - offset, a - b
                 slot[0, j], slot[1, j], slot[2, j], slot[3, j] = u, v, u * u, v * v
-            for c in range(4):  # a loop: `twin[:] = slot` would compile numpy's broadcasting
-                for j in range(width):
-                    twin[c, j] = slot[c, j]
             if r < n - 1:
                 continue
-            window = ring[(r + 1) % n : (r + 1) % n + n]
+            rows = (
+                (r + 1) % n, (r + 2) % n, (r + 3) % n, (r + 4) % n, (r + 5) % n, (r + 6) % n,
+                (r + 7) % n, (r + 8) % n, (r + 9) % n, (r + 10) % n, r % n,
+            )  # fmt: skip
             for c in range(4):
                 for j in range(width):
-                    acc = np.float32(0.0)
-                    for k in range(n):
-                        acc += taps[k] * window[k, c, j]
-                    cols[c, j] = acc
-                for j in range(rows.shape[1]):
-                    acc = np.float32(0.0)
-                    for k in range(n):
-                        acc += taps[k] * cols[c, j + k]
-                    rows[c, j] = acc
-            for j in range(rows.shape[1]):
-                mu_u, mu_v, e_uu, e_vv = rows[0, j], rows[1, j], rows[2, j], rows[3, j]
+                    cols[c, j] = _down(t, ring, rows, c, j)
+            for j in range(valid):
+                mu_u, mu_v = _along(t, cols[0], j), _along(t, cols[1], j)
+                e_uu, e_vv = _along(t, cols[2], j), _along(t, cols[3], j)
                 su = e_uu - mu_u * mu_u
                 a = (mu_u + offset) * (mu_u + offset)
                 b = mu_v * mu_v
                 sv = e_vv - b
                 numerator = ((a - b) + k1) * ((su - sv) + k2)
-                means[j] += numerator / (((a + b) + k1) * ((su + sv) + k2))
-        out[m] = means.sum() / ((height - n + 1) * (width - n + 1))
+                ratios[j] = numerator / (((a + b) + k1) * ((su + sv) + k2))
+            for j in range(valid):
+                means[j] += ratios[j]
+        out[m] = means.sum() / ((height - n + 1) * valid)
 
 
 def ssim_maps_mean(x: Tensor, y: Tensor, *, data_range: float = 255.0) -> Tensor:
