@@ -217,9 +217,10 @@ def run_cells(
             for index, outcome in executor.map(evaluate_cell, tasks, shared):
                 task = tasks[index]
                 if isinstance(outcome, TaskFailure):
-                    summary.failures.append(
-                        f"{task.model} {task.dataset} x{task.scale}: {outcome.error} "
-                        f"(failed {outcome.attempts} time(s); nothing of it was stored)"
+                    summary.fail(
+                        f"{task.model} {task.dataset} x{task.scale}",
+                        f"{outcome.error} (failed {outcome.attempts} time(s); nothing of it "
+                        "was stored)",
                     )
                     continue
                 keep(store, run_id, outcome.tables)

@@ -14,7 +14,6 @@ or one crashing model never costs another's results.
 from __future__ import annotations
 
 import functools
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -291,7 +290,7 @@ class Evaluator:
         self.summary.computed += 1
         for metric, (status, message) in outcome.errors.items():
             if status == "failed":
-                self._report(
+                self.summary.fail(
                     f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale} {metric}", message
                 )
 
@@ -335,12 +334,7 @@ class Evaluator:
         ctx = work.ctx
         message = f"{type(exc).__name__}: {exc}"
         self.store.write(ctx.rows(built.name, built, scale, error=message))
-        self._report(f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale}", message)
-
-    def _report(self, where: str, message: str) -> None:
-        """Count a failure and say it now, so that every failure the run counts is shown."""
-        self.summary.failures.append(f"{where}: {message}")
-        print(f"srbench: failed {where}: {message}", file=sys.stderr)
+        self.summary.fail(f"{built.name} {ctx.dataset}/{ctx.ref.image_id} x{scale}", message)
 
 
 def _batchable(group: list[_Item], loaded: Loaded | None, batch: int) -> bool:

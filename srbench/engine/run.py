@@ -65,6 +65,11 @@ class RunSummary:
         """True when nothing failed (skipped cells, e.g. missing weights, are not failures)."""
         return not self.failures
 
+    def fail(self, where: str, message: str) -> None:
+        """Count a failure and say it now on stderr, so that every failure counted is shown."""
+        self.failures.append(f"{where}: {message}")
+        print(f"srbench: failed {where}: {message}", file=sys.stderr)
+
 
 @dataclass
 class _Cell:
