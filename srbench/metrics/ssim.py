@@ -108,8 +108,9 @@ def _ssim_means(
     columns, then along the row, and its SSIM values are summed per column in float64. All
     float32. Each window sum is one expression of its 11 products (`_down`, `_along`),
     which the compiler vectorises across columns, and the float64 sums are a loop of their
-    own, so that the float32 loops run 8 lanes wide rather than 4 (1.2-1.3x faster than
-    the loops over taps they replace, with the same bits).
+    own, so that the float32 loops run 8 lanes wide rather than 4 (with the same bits as
+    loops over the taps: 1.2x faster on a 1016×760 float32 pair, 6 % over the float64 Y
+    views of a whole bicubic table).
     """
     n = WINDOW_SIZE
     k1, k2 = np.float32(c1), np.float32(c2)
