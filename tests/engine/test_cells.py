@@ -29,7 +29,7 @@ def test_a_cell_that_failed_as_a_whole_is_said_on_the_driver(
     tmp_path: Path, make_images: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "data"
-    make_images(root / "Set5", [(24, 24), (30, 26)])
+    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
     config = RunConfig(
         models=("bicubic",), datasets=("set5",), scales=(2, 3), out=tmp_path / "out", data_root=root
     )
