@@ -103,7 +103,7 @@ def _ssim_means(
 ) -> None:
     """`ssim_maps_mean` on CPU in one streaming pass per map: out[m] for x[m], y[m] (H, W).
 
-    The u/v maps of the last 11 rows live in a ring; each new row is filtered down the
+    The u/v maps of the window's last rows live in a ring; each new row is filtered down the
     columns, then along the row, and its SSIM values are summed per column in float64. All
     float32. Each window sum (`_down`, `_along`) adds its products in order, with the taps
     a tuple the compiler keeps in registers, so that it unrolls the taps and vectorises
