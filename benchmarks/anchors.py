@@ -72,6 +72,49 @@ def decode(paths: list[tuple[str, str, Path]]) -> tuple[list[Image], PathResult]
     return images, result
 
 
+def _pillow(path: Path) -> np.ndarray:
+    from PIL import Image as PilImage
+
+    with PilImage.open(path) as img:
+        return np.asarray(img if img.mode in ("RGB", "L") else img.convert("RGB"))
+
+
+def _opencv(path: Path) -> np.ndarray:
+    import cv2
+
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return pixels[..., ::-1] if pixels.ndim == 3 else pixels  # BGR to RGB: a view, no copy
+
+
+REFERENCE_DECODERS = {"pillow": ("PIL", _pillow), "opencv": ("cv2", _opencv)}
+
+
+def reference_decode(images: list[Image], paths: list[tuple[str, str, Path]]) -> dict:
+    """Decode every image once with each installed reference decoder, the ones the anchors'
+    users load images with (Pillow for pyiqa, OpenCV for BasicSR): {name: PathResult}.
+
+    Each must give srbench's pixels, so that every floor is the same work."""
+    results = {}
+    for name, (module, load) in REFERENCE_DECODERS.items():
+        if importlib.util.find_spec(module) is None:
+            print(f"skipping the {name} decode floor: {module} is not installed")
+            continue
+        if module == "cv2":
+            import cv2
+
+            cv2.setNumThreads(1)  # one decoder thread, as srbench's and Pillow's
+        load(paths[0][2])  # the library's one-time start, untimed as for srbench's decoder
+        result = PathResult()
+        for img, (dataset, _, path) in zip(images, paths, strict=True):
+            start = clocks()
+            pixels = load(path)
+            result.add((dataset, 0), start)
+            if not np.array_equal(pixels, img.pixels):
+                raise SystemExit(f"{name} decodes {path} to other pixels than srbench's decoder")
+        results[name] = result
+    return results
+
+
 def _modcrop(img: np.ndarray, scale: int) -> np.ndarray:
     h, w = img.shape[:2]
     return img[: h - h % scale, : w - w % scale]

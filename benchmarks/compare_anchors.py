@@ -17,7 +17,10 @@ Paths, all on the same images in one process and one run (so all see the same lo
   and `calculate_ssim` (test_y_channel=True, crop_border=scale); decoding not counted.
 - pyiqa: `psnr` and `ssim` (test_y_channel=True, color_space='ycbcr', crop_border=scale,
   SSIM downsample=False) on BasicSR's SR images; only the metrics are timed.
-- decode: every image decoded once and nothing else (the floor of any path).
+- decode: every image decoded once and nothing else (the floor of any path), with srbench's
+  decoder (libdeflate and a compiled unfilter), and again with the decoders the anchors'
+  users load images with, Pillow (pyiqa) and OpenCV (BasicSR), each checked to give the
+  same pixels.
 It first checks that the paths agree on every (dataset, scale) cell: PSNR within 1e-3 dB,
 SSIM within 1e-4 of BasicSR and 2e-3 of pyiqa (which rounds Y before SSIM); otherwise it
 prints the disagreement and exits 1 without reporting speed. It also prints the arithmetic
@@ -61,6 +64,7 @@ from anchors import (
     missing,
     peak_gmacs,
     pyiqa_path,
+    reference_decode,
 )
 
 from srbench.cli.run import default_datasets
@@ -237,6 +241,7 @@ def main() -> None:
         "command": " ".join(["python", *sys.argv]),
     }
     images, decoded = decode(refs)
+    decoded_by = {"srbench": decoded} | reference_decode(images, refs)
     paths: dict[str, PathResult] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths["srbench"], whole = srbench_path(names, scales, root, Path(tmp))
@@ -260,7 +265,7 @@ def main() -> None:
             dtype: peak_gmacs(torch.get_num_threads(), getattr(torch, dtype)) for dtype in macs
         },
     }
-    report = build_report(images, cells, paths, whole, decoded, synthetic, floor, work)
+    report = build_report(images, cells, paths, whole, decoded_by, synthetic, floor, work)
     report["machine"] = machine
     print_report(report)
     if args.json is not None:
@@ -273,12 +278,15 @@ def build_report(
     cells: list[Cell],
     paths: dict[str, PathResult],
     whole: dict[str, tuple[float, float]],
-    decoded: PathResult,
+    decoded_by: dict[str, PathResult],
     synthetic: dict[str, bool],
     floor: dict[str, dict[str, float]],
     work: dict[str, float],
 ) -> dict:
-    """The JSON record: totals, ratios, floors, one row per cell and one entry per set."""
+    """The JSON record: totals, ratios, floors, one row per cell and one entry per set.
+
+    `decoded_by` holds the decode-once floor by decoder, srbench's own first."""
+    decoded = decoded_by["srbench"]
     megapixels: dict[Cell, float] = {cell: 0.0 for cell in cells}
     for img in images:
         for dataset, scale in (c for c in cells if c[0] == img.dataset):
@@ -307,7 +315,9 @@ def build_report(
         sets[dataset] = {"synthetic": synthetic[dataset], "hr_megapixels": mp, "s_per_mp": per}
     wall = {name: sum(r.seconds.values()) for name, r in paths.items()}
     cpu = {name: sum(r.cpu.values()) for name, r in paths.items()}
-    wall["decode"], cpu["decode"] = sum(decoded.seconds.values()), sum(decoded.cpu.values())
+    for name, result in decoded_by.items():
+        key = "decode" if name == "srbench" else f"decode_{name}"
+        wall[key], cpu[key] = sum(result.seconds.values()), sum(result.cpu.values())
     wall["srbench_run"], cpu["srbench_run"] = whole["cold"]
     floor_s = sum(floor["gmac"][dtype] / floor["rate"][dtype] for dtype in floor["gmac"])
     work = {"start": whole["start"][1], "decode": cpu["decode"]} | work
@@ -320,6 +330,10 @@ def build_report(
             "basicsr_over_srbench": of["basicsr"] / ours if "basicsr" in of else None,
             "pyiqa_over_srbench": of["pyiqa"] / ours if "pyiqa" in of else None,
             "srbench_over_decode": ours / of["decode"],
+        } | {
+            f"srbench_over_decode_{name}": ours / of[f"decode_{name}"]
+            for name in decoded_by
+            if name != "srbench"
         }
 
     return {
@@ -331,6 +345,7 @@ def build_report(
         "basicsr_s": wall.get("basicsr"),
         "pyiqa_s": wall.get("pyiqa"),
         "decode_s": wall["decode"],
+        "reference_decode_s": {n: wall[f"decode_{n}"] for n in decoded_by if n != "srbench"},
         "cpu_s": cpu | {"srbench_warm": whole["warm"][1], "srbench_start": whole["start"][1]},
         "arithmetic_floor_s": floor_s,
         "work_cpu_s": work,
@@ -396,9 +411,14 @@ def print_report(report: dict) -> None:
                 f"{by_cpu[f'{name}_over_srbench']:.1f}x srbench's CPU ({cpu['srbench_run']:.2f} s)"
             )
     print(
-        f"decode-once floor: {report['decode_s']:.2f} s; srbench = "
+        f"decode-once floor: {report['decode_s']:.2f} s with srbench's decoder; srbench = "
         f"{ratios['srbench_over_decode']:.1f}x the floor"
     )
+    for name, seconds in report["reference_decode_s"].items():
+        print(
+            f"  with {name}'s decoder instead: {seconds:.2f} s; srbench = "
+            f"{ratios[f'srbench_over_decode_{name}']:.1f}x that floor"
+        )
     print(
         f"arithmetic floor: {gmac['float64']:.2f} GMAC (resampling, Y) at "
         f"{rate['float64']:.1f} GMAC/s (float64 matmul peak here) + {gmac['float32']:.2f} "
