@@ -4,6 +4,7 @@ small synthetic images and a tiny DRN-GS so training and sweep tests take second
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -82,3 +83,47 @@ def train_folder(tmp_path: Path) -> Path:
 def make_images() -> Callable[..., Path]:
     """`write_images` for tests that need their own sizes."""
     return write_images
+
+
+@pytest.fixture
+def crashy_plugin(tmp_path: Path) -> Path:
+    """A plugin file whose model `exec-test-crashy` (nearest upscaling) kills its process on
+    the first forward of all, as an OOM kill or a preempted node would; each forward adds an
+    `x` to `tmp_path / "crashy.attempts"`, so a test can tell the retry happened."""
+    path = tmp_path / "crashy_plugin.py"
+    marker = tmp_path / "crashy.attempts"
+    path.write_text(
+        textwrap.dedent(
+            f'''
+            import os
+            from pathlib import Path
+
+            import torch.nn.functional as F
+            from torch import nn
+
+            from srbench.registry import register_model
+
+
+            @register_model("exec-test-crashy")
+            class Crashy(nn.Module):
+                """Nearest upscaling; the first forward of all kills its worker process."""
+
+                def __init__(self, *, scale):
+                    super().__init__()
+                    self.scale = scale
+
+                def forward(self, x):
+                    marker = Path({str(marker)!r})
+                    try:  # exclusive create, then appends: workers run forwards concurrently
+                        fd, first = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY), True
+                    except FileExistsError:
+                        fd, first = os.open(marker, os.O_WRONLY | os.O_APPEND), False
+                    os.write(fd, b"x")
+                    os.close(fd)
+                    if first:
+                        os._exit(9)
+                    return F.interpolate(x, scale_factor=self.scale, mode="nearest")
+            '''
+        )
+    )
+    return path

@@ -10,6 +10,7 @@ cells already stored. Results are the same numbers the in-process runner compute
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import tempfile
 from collections.abc import Callable
@@ -60,10 +61,13 @@ class CellTask:
 
 @dataclass(frozen=True, slots=True)
 class SweepShared:
-    """What every cell needs, sent to each worker once: the run's settings and plugins."""
+    """What every cell needs, sent to each worker once: the run's settings and plugins, and
+    the driver's host and its folder for the workers' temporary stores (see `evaluate_cell`)."""
 
     config: RunConfig
     plugins: tuple[str, ...]
+    scratch: str | None = None
+    host: str = ""
 
 
 @dataclass
@@ -76,13 +80,16 @@ class CellOutcome:
     skipped: list[str] = field(default_factory=list)
 
 
-def run_detached(config: RunConfig) -> tuple[RunSummary, dict[str, list[dict[str, object]]]]:
+def run_detached(
+    config: RunConfig, scratch: str | None = None
+) -> tuple[RunSummary, dict[str, list[dict[str, object]]]]:
     """Run `config` into a temporary store; return its summary and its rows without run id.
 
     This is how a worker computes what only the driver stores: the `result`, `timing` and
-    `complexity` rows, ready for `keep()`.
+    `complexity` rows, ready for `keep()`. The store goes under `scratch` (else the system's
+    temporary folder).
     """
-    with tempfile.TemporaryDirectory(prefix="srbench-cell-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="srbench-cell-", dir=scratch) as tmp:
         summary = run(replace(config, out=Path(tmp)))
         store = Store(Path(tmp), create=False)
         try:
@@ -105,7 +112,17 @@ def keep(store: Store, run_id: str, tables: dict[str, list[dict[str, object]]]) 
 
 
 def evaluate_cell(task: CellTask, shared: SweepShared) -> CellOutcome:
-    """Worker side: evaluate one cell with the normal runner (see `run_detached`)."""
+    """Worker side: evaluate one cell with the normal runner (see `run_detached`).
+
+    On the driver's machine the cell's temporary store goes in the driver's folder, which
+    the driver removes with whatever a worker killed mid-cell leaves there; when that folder
+    is gone there, the driver has ended and the cell is not computed.
+    """
+    scratch = shared.scratch
+    if scratch is not None and not os.path.isdir(scratch):
+        if socket.gethostname() == shared.host:
+            raise SrbenchError("the sweep's driver has ended; the cell is not computed")
+        scratch = None  # another machine: its own temporary folder
     for plugin in shared.plugins:
         load_plugin(plugin)
     config = replace(
@@ -116,7 +133,7 @@ def evaluate_cell(task: CellTask, shared: SweepShared) -> CellOutcome:
         force=True,
         timing=shared.config.timing if task.profile else "off",
     )
-    summary, tables = run_detached(config)
+    summary, tables = run_detached(config, scratch)
     if {row["dataset_manifest_sha256"] for row in tables["result"]} - {task.manifest}:
         raise DataError(
             f"worker {socket.gethostname()} sees other files for {task.dataset} than the driver",
@@ -209,11 +226,16 @@ def run_cells(
     summary = RunSummary(run_id=run_id)
     skipped: set[str] = set()
     try:
-        with store.recording(run_id, lambda: summary.ok):
+        with (
+            store.recording(run_id, lambda: summary.ok),
+            tempfile.TemporaryDirectory(prefix="srbench-cells-", ignore_cleanup_errors=True) as tmp,
+        ):
             tasks = _plan_cells(config, store, summary)
             threads = max(1, int(executor.options.cpus_per_task))
             workers = config.workers if config.workers is not None else threads
-            shared = SweepShared(replace(config, workers=workers), loaded_plugins())
+            shared = SweepShared(
+                replace(config, workers=workers), loaded_plugins(), tmp, socket.gethostname()
+            )
             for index, outcome in executor.map(evaluate_cell, tasks, shared):
                 task = tasks[index]
                 if isinstance(outcome, TaskFailure):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from srbench.engine.cells import run_cells
+from srbench.engine.cells import CellTask, SweepShared, evaluate_cell, run_cells
 from srbench.engine.config import RunConfig
-from srbench.executors import ExecutorOptions, TaskFailure
+from srbench.errors import SrbenchError
+from srbench.executors import ExecutorOptions, TaskFailure, make_executor
 from srbench.executors.base import Executor
+from srbench.registry import load_plugin
 from srbench.store.sqlite import Store
 
 
@@ -47,3 +51,47 @@ def test_a_cell_that_failed_as_a_whole_is_said_on_the_driver(
         assert store.results().empty
     finally:
         store.close()
+
+
+def test_a_worker_killed_mid_cell_leaves_no_temporary_store_behind(
+    tmp_path: Path,
+    make_images: Callable[..., Path],
+    crashy_plugin: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # for the worker processes
+    monkeypatch.setattr(tempfile, "tempdir", None)  # for this one, which cached it
+    root = tmp_path / "data"
+    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
+    load_plugin(str(crashy_plugin))
+    config = RunConfig(
+        models=("exec-test-crashy",),
+        datasets=("set5",),
+        scales=(2,),
+        out=tmp_path / "out",
+        data_root=root,
+        timing="off",
+    )
+    with make_executor("local", ExecutorOptions(processes=1, retries=1)) as executor:
+        summary = run_cells(config, executor)
+    assert summary.ok and summary.computed == 5, summary.failures
+    assert (tmp_path / "crashy.attempts").read_text().startswith("xx")  # it died, then ran again
+    assert not list(scratch.rglob("srbench-cell*"))
+
+
+def test_a_cell_whose_driver_has_ended_is_not_computed_on_its_machine(
+    tmp_path: Path, make_images: Callable[..., Path]
+) -> None:
+    root = tmp_path / "data"
+    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
+    config = RunConfig(
+        models=("bicubic",), datasets=("set5",), scales=(2,), data_root=root, out=tmp_path / "o"
+    )
+    task = CellTask("bicubic", "Set5", 2, manifest="", profile=False)
+    gone = str(tmp_path / "removed-by-the-driver")
+    with pytest.raises(SrbenchError, match="driver has ended"):
+        evaluate_cell(task, SweepShared(config, (), gone, socket.gethostname()))
+    with pytest.raises(SrbenchError, match="other files"):  # another machine: it runs, and
+        evaluate_cell(task, SweepShared(config, (), gone, "elsewhere"))  # checks the manifest

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,47 +62,6 @@ def _slow(task: int, folder: Path) -> int:
         time.sleep(20)
     (folder / f"{task}.done").touch()
     return task
-
-
-def _crashy_plugin(tmp_path: Path) -> Path:
-    """A nearest-neighbour model whose first forward anywhere kills its process."""
-    path = tmp_path / "crashy_plugin.py"
-    marker = tmp_path / "crashy.attempts"
-    path.write_text(
-        textwrap.dedent(
-            f'''
-            import os
-            from pathlib import Path
-
-            import torch.nn.functional as F
-            from torch import nn
-
-            from srbench.registry import register_model
-
-
-            @register_model("exec-test-crashy")
-            class Crashy(nn.Module):
-                """Nearest upscaling; the first forward of all kills its worker process."""
-
-                def __init__(self, *, scale):
-                    super().__init__()
-                    self.scale = scale
-
-                def forward(self, x):
-                    marker = Path({str(marker)!r})
-                    try:  # exclusive create, then appends: workers run forwards concurrently
-                        fd, first = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY), True
-                    except FileExistsError:
-                        fd, first = os.open(marker, os.O_WRONLY | os.O_APPEND), False
-                    os.write(fd, b"x")
-                    os.close(fd)
-                    if first:
-                        os._exit(9)
-                    return F.interpolate(x, scale_factor=self.scale, mode="nearest")
-            '''
-        )
-    )
-    return path
 
 
 def _values(out: Path) -> pd.DataFrame:
@@ -174,13 +132,12 @@ def _sweep_config(root: Path, out: Path) -> RunConfig:
 
 
 def test_evaluation_sweep_on_ray_stores_exactly_the_local_results(
-    ray_instance: object, tmp_path: Path, make_images: Callable[..., Path]
+    ray_instance: object, tmp_path: Path, make_images: Callable[..., Path], crashy_plugin: Path
 ) -> None:
     root = tmp_path / "data"
     make_images(root / "Set5", [(36, 30), (30, 36), (24, 24)], seed=1)
     make_images(root / "Set14", [(30, 30), (42, 36)], seed=2)
-    plugin = _crashy_plugin(tmp_path)
-    load_plugin(str(plugin))
+    load_plugin(str(crashy_plugin))
     (tmp_path / "crashy.attempts").write_text("x")  # the local run must not die
     local = run(_sweep_config(root, tmp_path / "local"))
     assert local.ok and local.computed == 20
