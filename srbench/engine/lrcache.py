@@ -151,11 +151,12 @@ class LrCache:
                 self.misses += 1
 
 
-def _encode(lr: Tensor, key: LrKey) -> bytes:
+def _encode(lr: Tensor, key: LrKey) -> tuple[bytes, memoryview]:
+    """The file's head (magic line and header) and its payload, the tensor's own memory."""
     dtype = str(lr.dtype).removeprefix("torch.")
     if dtype not in _DTYPES:
         raise ValueError(f"the LR cache stores {sorted(_DTYPES)}, not {dtype}")
-    payload = lr.detach().cpu().contiguous().numpy().tobytes()
+    payload = memoryview(lr.detach().cpu().contiguous().numpy()).cast("B")
     header = {
         "format": FORMAT_VERSION,
         "image_sha256": key.image_sha256,
@@ -166,7 +167,7 @@ def _encode(lr: Tensor, key: LrKey) -> bytes:
         "shape": list(lr.shape),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
-    return MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+    return MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n", payload
 
 
 def _decode(blob: bytes, key: LrKey) -> Tensor:
@@ -194,12 +195,14 @@ def _decode(blob: bytes, key: LrKey) -> Tensor:
     return torch.frombuffer(bytearray(payload), dtype=dtype).view(shape)
 
 
-def _atomic_write(path: Path, blob: bytes) -> None:
-    """Write `blob` to a temporary file beside `path`, then rename it into place."""
+def _atomic_write(path: Path, parts: tuple[bytes, memoryview]) -> None:
+    """Write `parts` in order to a temporary file beside `path`, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        tmp.write_bytes(blob)
+        with tmp.open("wb") as fh:
+            for part in parts:
+                fh.write(part)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

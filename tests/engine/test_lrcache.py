@@ -166,7 +166,7 @@ def test_an_unwritable_cache_warns_once_and_the_run_goes_on(
 def test_a_full_disk_warns_once_and_the_run_goes_on(
     tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def full(path: Path, blob: bytes) -> None:
+    def full(path: Path, parts: tuple[bytes, memoryview]) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(lrcache, "_atomic_write", full)
