@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from srbench.cli import heavy_imports
 
 
@@ -75,3 +77,50 @@ def test_a_short_set_is_warned_about_once(tmp_path: Path, make_images: Callable[
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("Set5 has 2 images, expected 5") == 1
+
+
+_EXIT_PLUGIN = """
+import atexit, threading, time
+from pathlib import Path
+
+def _later():
+    time.sleep(0.5)
+    Path({thread!r}).write_text("done")
+
+@atexit.register
+def _handler():
+    Path({handler!r}).write_text("ran")
+    print("exit handler ran")  # after the command's last output, buffered in a pipe
+
+if {with_thread!r}:
+    threading.Thread(target=_later).start()  # not a daemon: the process must wait for it
+print("plugin loaded")
+"""
+
+
+@pytest.mark.parametrize("with_thread", [False, True])
+def test_the_executable_ends_with_exit_handlers_run_threads_joined_and_output_out(
+    tmp_path: Path, with_thread: bool
+) -> None:
+    # `entry` ends the process without the interpreter's teardown (`_exit`), unless a
+    # non-daemon thread still runs: then the normal exit, which waits for it
+    plugin = tmp_path / "exits.py"
+    files = {name: tmp_path / name for name in ("handler", "thread")}
+    plugin.write_text(
+        _EXIT_PLUGIN.format(with_thread=with_thread, **{k: str(v) for k, v in files.items()})
+    )
+    command = [sys.executable, "-m", "srbench", "--plugin", str(plugin)]
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [*command, "list", "models"], capture_output=True, text=True, env=buffered
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("plugin loaded") and "bicubic" in done.stdout
+    assert done.stdout.endswith("exit handler ran\n")
+    assert files["handler"].read_text() == "ran"
+    assert files["thread"].exists() == with_thread
+    files["handler"].unlink()
+    command += ["run", "--models", "bicubic", "--scales", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, env=buffered)
+    assert done.returncode == 2 and "--scales" in done.stderr
+    assert files["handler"].read_text() == "ran"
