@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from srbench import registry
+
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -86,10 +88,13 @@ def make_images() -> Callable[..., Path]:
 
 
 @pytest.fixture
-def crashy_plugin(tmp_path: Path) -> Path:
+def crashy_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A plugin file whose model `exec-test-crashy` (nearest upscaling) kills its process on
     the first forward of all, as an OOM kill or a preempted node would; each forward adds an
-    `x` to `tmp_path / "crashy.attempts"`, so a test can tell the retry happened."""
+    `x` to `tmp_path / "crashy.attempts"`, so a test can tell the retry happened. What the
+    test registers and loads is forgotten after it, so that the next one can load its own."""
+    monkeypatch.setattr(registry.models, "_entries", dict(registry.models._entries))
+    monkeypatch.setattr(registry, "_loaded_plugins", list(registry._loaded_plugins))
     path = tmp_path / "crashy_plugin.py"
     marker = tmp_path / "crashy.attempts"
     path.write_text(
