@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Callable
@@ -228,7 +229,7 @@ def run_cells(
     try:
         with (
             store.recording(run_id, lambda: summary.ok),
-            tempfile.TemporaryDirectory(prefix="srbench-cells-", ignore_cleanup_errors=True) as tmp,
+            _scratch() as tmp,
         ):
             tasks = _plan_cells(config, store, summary)
             threads = max(1, int(executor.options.cpus_per_task))
@@ -255,3 +256,28 @@ def run_cells(
         store.close()
     summary.skipped = sorted(skipped)
     return summary
+
+
+def _scratch() -> tempfile.TemporaryDirectory[str]:
+    """The driver's folder for its workers' temporary stores, named for its process.
+
+    A worker cancelled as the driver ends (Ctrl-C) can still write into the folder while the
+    driver removes it, and a driver that is killed never removes it; so each driver first
+    removes the folders of drivers no longer running on this machine.
+    """
+    for folder in Path(tempfile.gettempdir()).glob("srbench-cells-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    prefix = f"srbench-cells-{os.getpid()}-"
+    return tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -95,3 +98,26 @@ def test_a_cell_whose_driver_has_ended_is_not_computed_on_its_machine(
         evaluate_cell(task, SweepShared(config, (), gone, socket.gethostname()))
     with pytest.raises(SrbenchError, match="other files"):  # another machine: it runs, and
         evaluate_cell(task, SweepShared(config, (), gone, "elsewhere"))  # checks the manifest
+
+
+def test_a_driver_removes_the_worker_folders_that_dead_drivers_left(
+    tmp_path: Path, make_images: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmp"
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    )
+    left = scratch / f"srbench-cells-{int(ended.stdout)}-abc" / "srbench-cell-xyz"
+    live = scratch / f"srbench-cells-{os.getpid()}-def" / "srbench-cell-uvw"
+    for folder in (left, live):
+        folder.mkdir(parents=True)
+        (folder / "results.sqlite").write_bytes(b"")
+    root = tmp_path / "data"
+    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
+    config = RunConfig(
+        models=("bicubic",), datasets=("set5",), scales=(2,), out=tmp_path / "out", data_root=root
+    )
+    run_cells(config, _FailsEveryCell(ExecutorOptions()))
+    assert not left.parent.exists() and live.exists()
+    assert sorted(p.name for p in scratch.iterdir()) == [live.parent.name]  # its own is gone
