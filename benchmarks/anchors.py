@@ -11,6 +11,7 @@ import importlib.util
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,20 +73,29 @@ def decode(paths: list[tuple[str, str, Path]]) -> tuple[list[Image], PathResult]
     return images, result
 
 
-def _pillow(path: Path) -> np.ndarray:
+def _pillow() -> Callable[[Path], np.ndarray]:
     from PIL import Image as PilImage
 
-    with PilImage.open(path) as img:
-        return np.asarray(img if img.mode in ("RGB", "L") else img.convert("RGB"))
+    def load(path: Path) -> np.ndarray:
+        with PilImage.open(path) as img:
+            return np.asarray(img if img.mode in ("RGB", "L") else img.convert("RGB"))
+
+    return load
 
 
-def _opencv(path: Path) -> np.ndarray:
+def _opencv() -> Callable[[Path], np.ndarray]:
     import cv2
 
-    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    return pixels[..., ::-1] if pixels.ndim == 3 else pixels  # BGR to RGB: a view, no copy
+    cv2.setNumThreads(1)  # one decoder thread, as srbench's and Pillow's
+
+    def load(path: Path) -> np.ndarray:
+        pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        return pixels[..., ::-1] if pixels.ndim == 3 else pixels  # BGR to RGB: a view
+
+    return load
 
 
+# name: (the module it needs, a setup that returns the loader)
 REFERENCE_DECODERS = {"pillow": ("PIL", _pillow), "opencv": ("cv2", _opencv)}
 
 
@@ -95,14 +105,11 @@ def reference_decode(images: list[Image], paths: list[tuple[str, str, Path]]) ->
 
     Each must give srbench's pixels, so that every floor is the same work."""
     results = {}
-    for name, (module, load) in REFERENCE_DECODERS.items():
+    for name, (module, setup) in REFERENCE_DECODERS.items():
         if importlib.util.find_spec(module) is None:
             print(f"skipping the {name} decode floor: {module} is not installed")
             continue
-        if module == "cv2":
-            import cv2
-
-            cv2.setNumThreads(1)  # one decoder thread, as srbench's and Pillow's
+        load = setup()
         load(paths[0][2])  # the library's one-time start, untimed as for srbench's decoder
         result = PathResult()
         for img, (dataset, _, path) in zip(images, paths, strict=True):

@@ -32,14 +32,30 @@ class _FailsEveryCell(Executor):
             yield index, TaskFailure(error="RuntimeError: worker process died", attempts=3)
 
 
+def _set5_run(
+    tmp_path: Path,
+    make_images: Callable[..., Path],
+    model: str = "bicubic",
+    scales: tuple[int, ...] = (2,),
+) -> RunConfig:
+    """Five small images as Set5 (a whole set: no incomplete-set warning), and a run of
+    `model` on them at `scales` into `tmp_path / "out"`."""
+    root = tmp_path / "data"
+    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
+    return RunConfig(
+        models=(model,),
+        datasets=("set5",),
+        scales=scales,
+        out=tmp_path / "out",
+        data_root=root,
+        timing="off",
+    )
+
+
 def test_a_cell_that_failed_as_a_whole_is_said_on_the_driver(
     tmp_path: Path, make_images: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = tmp_path / "data"
-    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
-    config = RunConfig(
-        models=("bicubic",), datasets=("set5",), scales=(2, 3), out=tmp_path / "out", data_root=root
-    )
+    config = _set5_run(tmp_path, make_images, scales=(2, 3))
     summary = run_cells(config, _FailsEveryCell(ExecutorOptions()))
     err = capsys.readouterr().err
     assert len(summary.failures) == 2 and summary.computed == 0
@@ -66,17 +82,8 @@ def test_a_worker_killed_mid_cell_leaves_no_temporary_store_behind(
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))  # for the worker processes
     monkeypatch.setattr(tempfile, "tempdir", None)  # for this one, which cached it
-    root = tmp_path / "data"
-    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
     load_plugin(str(crashy_plugin))
-    config = RunConfig(
-        models=("exec-test-crashy",),
-        datasets=("set5",),
-        scales=(2,),
-        out=tmp_path / "out",
-        data_root=root,
-        timing="off",
-    )
+    config = _set5_run(tmp_path, make_images, "exec-test-crashy")
     with make_executor("local", ExecutorOptions(processes=1, retries=1)) as executor:
         summary = run_cells(config, executor)
     assert summary.ok and summary.computed == 5, summary.failures
@@ -87,11 +94,7 @@ def test_a_worker_killed_mid_cell_leaves_no_temporary_store_behind(
 def test_a_cell_whose_driver_has_ended_is_not_computed_on_its_machine(
     tmp_path: Path, make_images: Callable[..., Path]
 ) -> None:
-    root = tmp_path / "data"
-    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
-    config = RunConfig(
-        models=("bicubic",), datasets=("set5",), scales=(2,), data_root=root, out=tmp_path / "o"
-    )
+    config = _set5_run(tmp_path, make_images)
     task = CellTask("bicubic", "Set5", 2, manifest="", profile=False)
     gone = str(tmp_path / "removed-by-the-driver")
     with pytest.raises(SrbenchError, match="driver has ended"):
@@ -113,11 +116,6 @@ def test_a_driver_removes_the_worker_folders_that_dead_drivers_left(
     for folder in (left, live):
         folder.mkdir(parents=True)
         (folder / "results.sqlite").write_bytes(b"")
-    root = tmp_path / "data"
-    make_images(root / "Set5", [(24, 24), (30, 26), (26, 30), (28, 28), (32, 24)])
-    config = RunConfig(
-        models=("bicubic",), datasets=("set5",), scales=(2,), out=tmp_path / "out", data_root=root
-    )
-    run_cells(config, _FailsEveryCell(ExecutorOptions()))
+    run_cells(_set5_run(tmp_path, make_images), _FailsEveryCell(ExecutorOptions()))
     assert not left.parent.exists() and live.exists()
     assert sorted(p.name for p in scratch.iterdir()) == [live.parent.name]  # its own is gone
